@@ -1,0 +1,146 @@
+/*
+ * conn.h: one device connection and its two legs.
+ *
+ * A connection owns both legs.  Each leg is a socket bufferevent plus a
+ * wolfSSL session whose I/O callbacks read and write that bufferevent's
+ * evbuffers (tlsio.c), so libevent owns sockets, timeouts and
+ * watermarks and wolfSSL only transforms bytes.  The life of a
+ * connection is split over files by stage:
+ *   listener.c  accept
+ *   device.c    ClientHello peek, policy and certificate choice, device
+ *               handshake and its failure explanation
+ *   upstream.c  resolve, connect and verified TLS 1.3 to the broker
+ *   relay.c     application data both ways with backpressure, half-close
+ *   conn.c      state changes, timers, teardown and the summary line
+ */
+#ifndef TLSGW_CONN_H
+#define TLSGW_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "certsel.h"
+#include "clienthello.h"
+#include "policy.h"
+
+struct listener;
+
+/* Process-wide state of one event loop. */
+struct gateway {
+	struct event_base *base;
+	struct gateway_conf *conf;
+	struct listener **listeners;
+	size_t nlisteners;
+	struct conn *conns;              /* every live connection */
+	unsigned nconns;
+	bool stopping;
+	unsigned char relay_buf[16384];  /* plaintext scratch for relay.c */
+};
+
+enum conn_state {
+	CONN_HELLO,      /* waiting for the device's ClientHello */
+	CONN_HANDSHAKE,  /* device handshake and upstream leg in parallel */
+	CONN_RELAY,      /* both legs open: moving application data */
+	CONN_CLOSING,    /* flushing close_notify and queued output */
+	CONN_DEAD,       /* freed on the next loop turn */
+};
+
+struct leg {
+	struct conn *conn;
+	struct leg *peer;
+	const char *name;            /* "device" or "upstream" */
+	struct bufferevent *bev;
+	WOLFSSL *ssl;
+	bool connected;              /* TCP up (always true for the device) */
+	bool open;                   /* TLS handshake finished */
+	bool tcp_eof;                /* the socket said EOF */
+	bool read_closed;            /* no more application data will come */
+	bool write_closed;           /* we sent close_notify and SHUT_WR */
+	bool paused;                 /* reading stopped by backpressure */
+	uint64_t bytes;              /* application bytes read from this leg */
+};
+
+struct conn {
+	struct conn *prev, *next;    /* in gw->conns */
+	struct gateway *gw;
+	struct listener *listener;
+	char peer[64];               /* "ip:port" of the device */
+	enum conn_state state;
+	const struct policy *policy;
+	struct client_hello *hello;  /* only until the device handshake ends */
+	enum cert_kind cert;
+	uint8_t mfl;                 /* MFL code the device asked for */
+	char *sni;                   /* as sent by the device, NULL if none */
+	struct leg device;
+	struct leg upstream;
+	struct event *timer;         /* handshake, idle and drain deadlines */
+	struct timeval started;
+	struct timeval last_active;
+	const char *close_reason;
+	bool summary_logged;
+};
+
+/* Create a connection for an accepted device socket; takes the fd. */
+struct conn *conn_new(struct gateway *gw, struct listener *l, int fd,
+    const struct sockaddr *sa, int salen);
+
+/* Move to a new state (logged at debug level) and set its deadline. */
+void conn_set_state(struct conn *c, enum conn_state state);
+
+/* Both legs open: start relaying. */
+void conn_both_open(struct conn *c);
+
+/* Begin an orderly close: close_notify to open legs, flush, then free. */
+void conn_close(struct conn *c, const char *reason);
+
+/* Tear down at once (protocol error, reset): no flushing. */
+void conn_abort(struct conn *c, const char *reason);
+
+/* Close every connection (stop); conn_free_all frees what remains
+ * once the loop has ended. */
+void conn_close_all(struct gateway *gw, const char *reason);
+void conn_free_all(struct gateway *gw);
+
+/* Note activity for the idle timeout. */
+void conn_touch(struct conn *c);
+
+/* Log a line prefixed with the device address. */
+void conn_log(const struct conn *c, enum log_level level,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Leg helpers shared by the stage files. */
+void leg_set_tls(struct leg *leg, WOLFSSL *ssl);
+size_t leg_output_len(const struct leg *leg);
+/* "TLS1.2"-style name of the leg's negotiated version, "-" if none. */
+const char *leg_version(const struct leg *leg);
+/* IANA name of the leg's negotiated suite, "-" if none. */
+const char *leg_suite(const struct leg *leg, char *buf, size_t len);
+uint16_t leg_suite_code(const struct leg *leg);
+
+/* device.c */
+void device_on_read(struct conn *c);
+void device_on_eof(struct conn *c);
+
+/* Give the upstream leg its socket bufferevent. */
+void conn_attach_upstream(struct conn *c, struct bufferevent *bev);
+
+/* upstream.c */
+void upstream_start(struct conn *c);
+void upstream_on_connected(struct conn *c);
+void upstream_on_connect_error(struct conn *c, int err);
+void upstream_on_read(struct conn *c);
+void upstream_on_eof(struct conn *c);
+
+/* relay.c */
+void relay_pump(struct leg *from);
+void relay_on_drained(struct leg *leg);
+void relay_on_eof(struct leg *leg);
+
+#endif

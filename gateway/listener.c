@@ -1,0 +1,167 @@
+/*
+ * listener.c: bind the configured addresses and accept devices.  Running
+ * out of file descriptors pauses accepting behind a timer instead of
+ * spinning on a listener that stays readable.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "listener.h"
+#include "log.h"
+
+#define LISTENER_BACKLOG 256
+#define LISTENER_PAUSE_SEC 1
+
+/* Hand each accepted socket to a new connection, unless we are full. */
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct gateway *gw = l->gw;
+
+	(void)evl;
+	if (gw->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (gw->nconns >= gw->conf->max_connections) {
+		log_warnx("%s: max_connections (%u) reached, refusing a device",
+		    l->address, gw->conf->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	l->paused_logged = false;
+	conn_new(gw, l, fd, sa, salen);
+}
+
+/* Accept resumes after a pause for descriptors. */
+static void
+listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->evl);
+}
+
+/* EMFILE/ENFILE and friends: pause, log once per episode, retry later. */
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = { LISTENER_PAUSE_SEC, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (!l->paused_logged) {
+		errno = err;
+		log_warn("%s: accept failed, pausing accepts for %d s",
+		    l->address, LISTENER_PAUSE_SEC);
+		l->paused_logged = true;
+	}
+	evconnlistener_disable(evl);
+	evtimer_add(l->resume, &tv);
+}
+
+/* The listener already bound to this address, if any. */
+static struct listener *
+listener_find(struct gateway *gw, const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < gw->nlisteners; i++) {
+		struct listener *l = gw->listeners[i];
+
+		if (l->addrlen == p->listen_addrlen &&
+		    memcmp(&l->addr, &p->listen_addr, l->addrlen) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* Bind one address; returns NULL after logging. */
+static struct listener *
+listener_open(struct gateway *gw, const struct policy *p)
+{
+	struct listener *l;
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC;
+
+	l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return NULL;
+	l->gw = gw;
+	memcpy(&l->addr, &p->listen_addr, p->listen_addrlen);
+	l->addrlen = p->listen_addrlen;
+	l->address = p->listen_address;
+	l->evl = evconnlistener_new_bind(gw->base, listener_accept_cb, l,
+	    flags, LISTENER_BACKLOG, (struct sockaddr *)&l->addr,
+	    (int)l->addrlen);
+	if (l->evl == NULL) {
+		log_warn("%s: cannot listen (policy '%s', %s)", p->listen_address,
+		    p->name, p->file);
+		free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	l->resume = evtimer_new(gw->base, listener_resume_cb, l);
+	return l;
+}
+
+int
+listener_open_all(struct gateway *gw)
+{
+	struct gateway_conf *conf = gw->conf;
+	size_t i;
+
+	gw->listeners = calloc(conf->npolicies, sizeof *gw->listeners);
+	if (conf->npolicies > 0 && gw->listeners == NULL)
+		return -1;
+	for (i = 0; i < conf->npolicies; i++) {
+		const struct policy *p = conf->policies[i];
+		struct listener *l = listener_find(gw, p);
+
+		if (l == NULL) {
+			l = listener_open(gw, p);
+			if (l == NULL)
+				return -1;
+			gw->listeners[gw->nlisteners++] = l;
+		}
+		log_info("listening on %s policy '%s' -> %s:%u (suites=%s, "
+		    "certs %s%s%s)%s%s", p->listen_address, p->name,
+		    p->upstream.host, p->upstream.port,
+		    suite_set_name(p->device.suite_set),
+		    p->device.ctx_rsa ? "rsa" : "",
+		    p->device.ctx_rsa && p->device.ctx_ecdsa ? "+" : "",
+		    p->device.ctx_ecdsa ? "ecdsa" : "",
+		    p->listen_sni ? " for SNI " : "",
+		    p->listen_sni ? p->listen_sni : "");
+		if (p->device.suite_set == SUITE_SET_LEGACY)
+			log_warnx("LEGACY: policy '%s' accepts static-RSA key "
+			    "exchange from devices: no forward secrecy on the "
+			    "LAN leg", p->name);
+	}
+	return 0;
+}
+
+void
+listener_close_all(struct gateway *gw)
+{
+	size_t i;
+
+	for (i = 0; i < gw->nlisteners; i++) {
+		struct listener *l = gw->listeners[i];
+
+		evconnlistener_free(l->evl);
+		event_free(l->resume);
+		free(l);
+	}
+	free(gw->listeners);
+	gw->listeners = NULL;
+	gw->nlisteners = 0;
+}

@@ -1,0 +1,237 @@
+/*
+ * main.c: command line, configuration, start-up and the event loop.
+ *
+ *   tlsgw [-c FILE] [-f]    run (in the foreground with -f)
+ *   tlsgw -t [-c FILE]      check every file, certificates and keys
+ *   tlsgw --version
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/version.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "policy.h"
+#include "resolve.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/tlsgw/tlsgw.ini"
+/* Seconds connections get to flush their close on SIGTERM/SIGINT. */
+#define STOP_DRAIN_SEC 5
+
+struct options {
+	const char *config;
+	bool foreground;
+	bool check_only;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: tlsgw [-f] [-c FILE]     run the gateway\n"
+	    "       tlsgw -t [-c FILE]       check the configuration and exit\n"
+	    "       tlsgw --version\n"
+	    "\n"
+	    "  -c, --config FILE  global configuration (default %s)\n"
+	    "  -f, --foreground   stay in the foreground, log to stderr\n"
+	    "  -t, --test         load every file, certificate and key; exit\n"
+	    "                     non-zero with file:line: messages on error\n",
+	    DEFAULT_CONFIG);
+}
+
+static void
+print_version(void)
+{
+	printf("%s %s (wolfSSL %s, libevent %s)\n", PACKAGE_NAME,
+	    PACKAGE_VERSION, wolfSSL_lib_version(), event_get_version());
+}
+
+/* Returns -1 to exit 0 (help, version), 1 on a usage error, else 0. */
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->config = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "c:fthV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'V':
+			print_version();
+			return -1;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tlsgw: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	return 0;
+}
+
+/* Load and validate everything; print every message.  NULL on error. */
+static struct gateway_conf *
+load_config(const char *path)
+{
+	struct diag d;
+	struct gateway_conf *conf;
+	size_t i;
+
+	diag_init(&d);
+	conf = policy_load(path, &d);
+	for (i = 0; i < d.nlines; i++)
+		fprintf(stderr, "%s\n", d.lines[i]);
+	if (conf == NULL && d.nerrors == 0)
+		fprintf(stderr, "%s: cannot load configuration\n", path);
+	diag_free(&d);
+	return conf;
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	struct timeval drain = { STOP_DRAIN_SEC, 0 };
+
+	(void)what;
+	if (gw->stopping) {
+		event_base_loopexit(gw->base, NULL);
+		return;
+	}
+	log_info("signal %d: stopping, closing %u connections", (int)sig,
+	    gw->nconns);
+	gw->stopping = true;
+	listener_close_all(gw);
+	conn_close_all(gw, "gateway stopping");
+	if (gw->nconns == 0)
+		event_base_loopexit(gw->base, NULL);
+	else
+		event_base_loopexit(gw->base, &drain);
+}
+
+static void
+on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_warnx("SIGHUP: live reload is not available in this version; "
+	    "restart tlsgw to apply configuration changes");
+}
+
+/* Run the loop until a stop signal. */
+static int
+run(struct gateway_conf *conf, bool foreground)
+{
+	struct gateway *gw;
+	struct event *sigint, *sigterm, *sighup;
+	int rc = 1;
+
+	gw = calloc(1, sizeof *gw);
+	if (gw == NULL)
+		fatalx("out of memory");
+	gw->conf = conf;
+	gw->base = event_base_new();
+	if (gw->base == NULL)
+		fatalx("cannot create the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	if (listener_open_all(gw) < 0)
+		goto out;
+	if (!foreground && daemon(0, 0) < 0) {
+		log_warn("cannot go to the background");
+		goto out;
+	}
+	sigint = evsignal_new(gw->base, SIGINT, on_stop_signal, gw);
+	sigterm = evsignal_new(gw->base, SIGTERM, on_stop_signal, gw);
+	sighup = evsignal_new(gw->base, SIGHUP, on_hup_signal, gw);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sighup, NULL);
+	log_info("%s %s ready (%zu policies)", PACKAGE_NAME, PACKAGE_VERSION,
+	    conf->npolicies);
+	event_base_dispatch(gw->base);
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sighup);
+	rc = 0;
+out:
+	listener_close_all(gw);
+	conn_free_all(gw);
+	event_base_free(gw->base);
+	free(gw);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct gateway_conf *conf;
+	int rc;
+
+	memset(&o, 0, sizeof o);
+	rc = parse_args(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? 0 : 1;
+	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+		fprintf(stderr, "tlsgw: cannot initialise wolfSSL\n");
+		return 1;
+	}
+	conf = load_config(o.config);
+	if (conf == NULL) {
+		wolfSSL_Cleanup();
+		return 1;
+	}
+	if (o.check_only) {
+		printf("tlsgw: configuration OK (%s, %zu policies)\n", o.config,
+		    conf->npolicies);
+		policy_free(conf);
+		wolfSSL_Cleanup();
+		return 0;
+	}
+	log_init(o.foreground, conf->log_level);
+	rc = run(conf, o.foreground);
+	resolve_flush();
+	policy_free(conf);
+	wolfSSL_Cleanup();
+	return rc;
+}

@@ -1,0 +1,141 @@
+/*
+ * relay.c: application data between the two open legs.  Each direction
+ * is bounded: when the far side's output holds buffer_size bytes, the
+ * near side stops reading until it drains (backpressure).  An end of
+ * stream on one side is passed on as close_notify and a TCP half-close,
+ * and the other direction keeps flowing until it ends too.
+ */
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "conn.h"
+#include "log.h"
+#include "tlsio.h"
+
+/* Stop reading from a leg until its peer's output drains. */
+static void
+relay_pause(struct leg *from)
+{
+	from->paused = true;
+	bufferevent_disable(from->bev, EV_READ);
+}
+
+/* Encrypt and queue all n bytes on leg; wolfSSL cuts records to the
+ * peer's maximum fragment length. */
+static int
+relay_write(struct leg *to, const unsigned char *buf, int n)
+{
+	while (n > 0) {
+		int w = wolfSSL_write(to->ssl, buf, n);
+
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Half-close: pass the end of one direction on to the other leg. */
+static void
+relay_end_direction(struct leg *from, const char *how)
+{
+	struct leg *to = from->peer;
+	struct conn *c = from->conn;
+
+	from->read_closed = true;
+	conn_log(c, LOG_LEVEL_DEBUG, "%s ended its stream (%s)", from->name, how);
+	if (c->close_reason == NULL)
+		c->close_reason = from == &c->device ? "device closed" :
+		    "upstream closed";
+	if (to->open && !to->write_closed) {
+		wolfSSL_shutdown(to->ssl);
+		to->write_closed = true;
+	}
+	if (leg_output_len(to) == 0 && to->bev != NULL)
+		shutdown(bufferevent_getfd(to->bev), SHUT_WR);
+	if (to->read_closed)
+		conn_close(c, c->close_reason);
+}
+
+/* Read everything the leg has decrypted or buffered, unless the other
+ * side is full.  wolfSSL may hold decrypted bytes with no socket event
+ * to come, so we always read until it wants more input. */
+void
+relay_pump(struct leg *from)
+{
+	struct conn *c = from->conn;
+	struct leg *to = from->peer;
+	size_t limit = c->gw->conf->buffer_size;
+	unsigned char *buf = c->gw->relay_buf;
+	char text[96];
+	int n, err;
+
+	while (c->state == CONN_RELAY && !from->read_closed && !from->paused) {
+		if (leg_output_len(to) >= limit) {
+			relay_pause(from);
+			return;
+		}
+		n = wolfSSL_read(from->ssl, buf, (int)sizeof c->gw->relay_buf);
+		if (n > 0) {
+			from->bytes += (uint64_t)n;
+			conn_touch(c);
+			if (to->write_closed || relay_write(to, buf, n) < 0) {
+				conn_log(c, LOG_LEVEL_INFO, "%s cannot take more data",
+				    to->name);
+				conn_close(c, to == &c->device ? "device write failed" :
+				    "upstream write failed");
+				return;
+			}
+			continue;
+		}
+		err = wolfSSL_get_error(from->ssl, n);
+		if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+			return;
+		if (err == WOLFSSL_ERROR_ZERO_RETURN) {
+			relay_end_direction(from, "close_notify");
+			return;
+		}
+		if (from->tcp_eof) {
+			relay_end_direction(from, "EOF without close_notify");
+			return;
+		}
+		conn_log(c, LOG_LEVEL_WARN, "%s TLS error: %s", from->name,
+		    tlsio_error_text(err, text, sizeof text));
+		conn_close(c, from == &c->device ? "device TLS error" :
+		    "upstream TLS error");
+		return;
+	}
+}
+
+/* Output of leg fell below the low watermark: resume its peer, and
+ * finish a pending half-close once everything is sent. */
+void
+relay_on_drained(struct leg *leg)
+{
+	struct leg *peer = leg->peer;
+
+	if (leg->write_closed && leg_output_len(leg) == 0)
+		shutdown(bufferevent_getfd(leg->bev), SHUT_WR);
+	if (peer->paused &&
+	    leg_output_len(leg) < leg->conn->gw->conf->buffer_size) {
+		peer->paused = false;
+		bufferevent_enable(peer->bev, EV_READ);
+		relay_pump(peer);
+	}
+}
+
+void
+relay_on_eof(struct leg *leg)
+{
+	/* Decrypt what is left; the receive callback then reports the
+	 * closed socket and the pump ends this direction. */
+	if (leg->paused)
+		return;
+	relay_pump(leg);
+}

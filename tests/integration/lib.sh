@@ -1,0 +1,486 @@
+#!/bin/bash
+# shellcheck disable=SC2034  # variables for the tests that source this file
+# lib.sh: sourced by every integration test (tests/integration/t_*.sh).
+#
+# A test runs real peers on 127.0.0.1 (the gateway, Mosquitto, openssl,
+# the device clients) on free ports, in its own temporary directory:
+#   $top_builddir/tests/integration/work/<test>.XXXX
+# which is removed when the test passes and kept, with every log dumped to
+# stderr, when it fails.  Every process a test starts is recorded by PID
+# and stopped when the test ends, whatever the reason (TERM, then KILL
+# after 3 s).
+#
+# Environment: top_srcdir and top_builddir (exported by `make check`;
+# both default to the source tree when a test is run by hand).
+# TEST_TIMEOUT (seconds, default 120): a watchdog ends a stuck test.
+# KEEP_WORK=1 keeps the work directory even when the test passes.
+
+set -eu
+
+_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${top_srcdir:=$(cd "$_lib_dir/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+# Debian puts mosquitto in /usr/sbin, which a normal user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+TEST_NAME=$(basename "$0" .sh)
+TLSGW=$top_builddir/tlsgw
+BEAR_CLIENT=$top_builddir/tests/clients/bear_client
+MBED_CLIENT=$top_builddir/tests/clients/mbed_client
+RAWHELLO=$top_builddir/tests/clients/rawhello
+DEMO_PKI=$top_srcdir/deploy/demo-pki.sh
+
+mkdir -p "$top_builddir/tests/integration/work"
+WORK=$(mktemp -d "$top_builddir/tests/integration/work/$TEST_NAME.XXXX")
+PKI=$WORK/pki
+
+# PIDs to stop at the end, and a name for each (for messages).
+_pids=()
+_pid_names=()
+_failed=0
+
+# ---------------------------------------------------------------------
+# messages and failure
+
+# Print a progress line (goes to the test's .log).
+say() {
+	printf '%s: %s\n' "$TEST_NAME" "$*"
+}
+
+# Print a passed check.
+pass() {
+	printf '%s: ok: %s\n' "$TEST_NAME" "$*"
+}
+
+# Fail the test with a message; the EXIT trap stops everything and dumps
+# the logs.
+fail() {
+	_failed=1
+	printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+
+# Fail unless a command exists; name the Debian package that has it.
+require_cmd() {
+	command -v "$1" >/dev/null 2>&1 ||
+		fail "$1 not found: install the Debian package ${2:-$1}"
+}
+
+# Fail unless a built binary exists (run `make check` or `make` first).
+require_bin() {
+	[ -x "$1" ] || fail "$1 not built (run: make -j2 check TESTS=)"
+}
+
+# ---------------------------------------------------------------------
+# processes
+
+# Record a PID to be stopped when the test ends.
+track_pid() {
+	_pids+=("$1")
+	_pid_names+=("${2:-pid $1}")
+}
+
+# Stop one PID: TERM, wait up to 3 s, then KILL; reap it if it is ours.
+stop_pid() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		say "pid $pid did not stop after TERM in 3 s: KILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# True while a PID is alive.
+alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+_lib_stop_all() {
+	local i pid
+	for ((i = ${#_pids[@]} - 1; i >= 0; i--)); do
+		stop_pid "${_pids[$i]}"
+	done
+	# Anything else this shell started in the background, by PID.
+	for pid in $(jobs -p); do
+		stop_pid "$pid"
+	done
+	_pids=()
+	_pid_names=()
+}
+
+_lib_dump_logs() {
+	local f
+	echo "===== $TEST_NAME failed; work directory kept: $WORK" >&2
+	for f in "$WORK"/*.log "$WORK"/*.out "$WORK"/*/*.ini "$WORK"/*.conf; do
+		[ -f "$f" ] || continue
+		echo "----- $f (last 150 lines) -----" >&2
+		tail -n 150 "$f" >&2
+	done
+	echo "===== end of logs" >&2
+}
+
+_lib_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	set +e
+	[ -n "${_watchdog:-}" ] && kill "$_watchdog" 2>/dev/null && wait "$_watchdog" 2>/dev/null
+	_lib_stop_all
+	if [ "$rc" -ne 0 ] || [ "$_failed" -ne 0 ]; then
+		[ "$rc" -ne 0 ] || rc=1
+		_lib_dump_logs
+	elif [ "${KEEP_WORK:-0}" = 1 ]; then
+		say "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap _lib_exit EXIT
+trap 'echo "$TEST_NAME: interrupted" >&2; exit 130' INT
+trap 'echo "$TEST_NAME: terminated (watchdog after ${TEST_TIMEOUT:-120} s?)" >&2; exit 143' TERM
+
+# A watchdog so that no bug can hang `make check`: TERM the test shell.
+(
+	sleep "${TEST_TIMEOUT:-120}" &
+	_sleep=$!
+	trap 'kill "$_sleep" 2>/dev/null; exit 0' TERM
+	wait "$_sleep"
+	kill -TERM $$ 2>/dev/null
+) &
+_watchdog=$!
+
+# ---------------------------------------------------------------------
+# ports
+
+# Print a TCP port in 20000-59999 on which nothing listens (ss shows no
+# socket on it and a connect to 127.0.0.1 is refused), not handed out
+# before in this test.
+free_port() {
+	local p i
+	touch "$WORK/.ports"
+	for i in $(seq 1 500); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM + i) % 40000))
+		grep -qx "$p" "$WORK/.ports" && continue
+		if [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+			continue
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			continue
+		fi
+		echo "$p" >>"$WORK/.ports"
+		echo "$p"
+		return 0
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# True when something listens on 127.0.0.1:PORT.
+port_listening() {
+	[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# Wait until PORT listens (PID must stay alive meanwhile), up to T s.
+wait_port() {
+	local port=$1 pid=$2 t=${3:-10} i
+	for i in $(seq 1 $((t * 10))); do
+		port_listening "$port" && return 0
+		alive "$pid" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------
+# PKI
+
+# make_pki [DIR]: a demo PKI (deploy/demo-pki.sh) in DIR (default $PKI).
+make_pki() {
+	local dir=${1:-$PKI}
+	require_cmd openssl
+	sh "$DEMO_PKI" "$dir" >"$WORK/pki.out" 2>&1 ||
+		fail "deploy/demo-pki.sh $dir failed: $(cat "$WORK/pki.out")"
+}
+
+# ---------------------------------------------------------------------
+# Mosquitto
+
+# start_mosquitto [--name NAME] [--tls-version tlsv1.3|tlsv1.2]
+# Starts Debian's mosquitto as the current user with a TLS listener on
+# 127.0.0.1 (broker.demo.lan cert from $PKI, `tls_version` as given,
+# default tlsv1.3 = TLS 1.3 only) and a plain listener on 127.0.0.1,
+# anonymous access, logging to $WORK/NAME.log.  Sets BROKER_PORT (TLS),
+# BROKER_PLAIN_PORT, BROKER_LOG and BROKER_PID.
+start_mosquitto() {
+	local name=broker tlsv=tlsv1.3 conf user
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--name) name=$2; shift 2 ;;
+		--tls-version) tlsv=$2; shift 2 ;;
+		*) fail "start_mosquitto: unknown option $1" ;;
+		esac
+	done
+	require_cmd mosquitto mosquitto
+	[ -f "$PKI/broker.crt" ] || fail "start_mosquitto: call make_pki first"
+	BROKER_PORT=$(free_port)
+	BROKER_PLAIN_PORT=$(free_port)
+	BROKER_LOG=$WORK/$name.log
+	conf=$WORK/$name.conf
+	user=$(id -un)
+	# `user` = ourselves: as root, mosquitto would otherwise switch to
+	# the user 'mosquitto', which cannot read our 0600 keys or logs.
+	cat >"$conf" <<EOF
+per_listener_settings false
+allow_anonymous true
+persistence false
+user $user
+log_dest file $BROKER_LOG
+log_type all
+log_timestamp true
+connection_messages true
+
+listener $BROKER_PORT 127.0.0.1
+certfile $PKI/broker.crt
+keyfile $PKI/broker.key
+cafile $PKI/ca.crt
+tls_version $tlsv
+
+listener $BROKER_PLAIN_PORT 127.0.0.1
+EOF
+	mosquitto -c "$conf" >"$WORK/$name.out" 2>&1 &
+	BROKER_PID=$!
+	track_pid "$BROKER_PID" "mosquitto $name"
+	if ! wait_port "$BROKER_PORT" "$BROKER_PID" 10 ||
+		! wait_port "$BROKER_PLAIN_PORT" "$BROKER_PID" 10; then
+		fail "mosquitto $name did not start listening on $BROKER_PORT/$BROKER_PLAIN_PORT"
+	fi
+	say "mosquitto $name: TLS ($tlsv) on 127.0.0.1:$BROKER_PORT, plain on 127.0.0.1:$BROKER_PLAIN_PORT, pid $BROKER_PID"
+}
+
+# ---------------------------------------------------------------------
+# configuration files
+
+# write_global FILE key=value ...: a global file with a [gateway] section.
+write_global() {
+	local file=$1 kv
+	shift
+	mkdir -p "$(dirname "$file")"
+	{
+		echo "[gateway]"
+		for kv in "$@"; do
+			echo "${kv%%=*} = ${kv#*=}"
+		done
+	} >"$file"
+}
+
+# write_policy FILE section.key=value ...: a policy INI file; sections in
+# the order they first appear, keys in the order given, e.g.
+#   write_policy "$WORK/gw/policies/main.ini" listen.address=127.0.0.1:$p \
+#       device.cert="$PKI/gw-rsa.crt" upstream.host=127.0.0.1
+write_policy() {
+	local file=$1 kv sec rest sections=""
+	shift
+	mkdir -p "$(dirname "$file")"
+	for kv in "$@"; do
+		case $kv in
+		*.*=*) ;;
+		*) fail "write_policy: '$kv' is not section.key=value" ;;
+		esac
+		sec=${kv%%.*}
+		case " $sections " in
+		*" $sec "*) ;;
+		*) sections="$sections $sec" ;;
+		esac
+	done
+	{
+		for sec in $sections; do
+			echo "[$sec]"
+			for kv in "$@"; do
+				[ "${kv%%.*}" = "$sec" ] || continue
+				rest=${kv#*.}
+				echo "${rest%%=*} = ${rest#*=}"
+			done
+			echo
+		done
+	} >"$file"
+}
+
+# line_of FILE TEXT: the number of the first line of FILE holding TEXT.
+line_of() {
+	grep -nF -- "$2" "$1" | head -n 1 | cut -d: -f1
+}
+
+# ---------------------------------------------------------------------
+# the gateway
+
+# start_gateway [--name NAME] [--listeners N] CONFIG
+# Runs `tlsgw -f -c CONFIG` with stdout and stderr in $WORK/NAME.log
+# (default name "gateway") and waits until it has logged "listening on"
+# N times (default 1).  Sets GW_PID and GW_LOG.
+start_gateway() {
+	local name=gateway n=1 conf i
+	while [ $# -gt 1 ]; do
+		case $1 in
+		--name) name=$2; shift 2 ;;
+		--listeners) n=$2; shift 2 ;;
+		*) fail "start_gateway: unknown option $1" ;;
+		esac
+	done
+	conf=$1
+	require_bin "$TLSGW"
+	GW_LOG=$WORK/$name.log
+	"$TLSGW" -f -c "$conf" >"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	track_pid "$GW_PID" "tlsgw $name"
+	for i in $(seq 1 100); do
+		if [ "$(grep -c 'listening on' "$GW_LOG" || true)" -ge "$n" ]; then
+			say "tlsgw $name: pid $GW_PID, $(grep 'listening on' "$GW_LOG" | tr '\n' ' ')"
+			return 0
+		fi
+		alive "$GW_PID" || fail "tlsgw $name exited during start-up (see $GW_LOG)"
+		sleep 0.1
+	done
+	fail "tlsgw $name did not log 'listening on' $n time(s) within 10 s"
+}
+
+# Fail unless the gateway (or the given PID) is still running.
+assert_alive() {
+	local pid=${1:-$GW_PID} what=${2:-tlsgw}
+	alive "$pid" || fail "$what (pid $pid) is no longer running"
+	pass "$what (pid $pid) still running"
+}
+
+# ---------------------------------------------------------------------
+# assertions on logs and commands
+
+# wait_for_log PATTERN [FILE] [SECONDS]: true once FILE (default the
+# gateway log) has a line containing the fixed string PATTERN.
+wait_for_log() {
+	local pat=$1 file=${2:-$GW_LOG} t=${3:-5} i
+	for i in $(seq 1 $((t * 10))); do
+		grep -qF -- "$pat" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	grep -qF -- "$pat" "$file" 2>/dev/null
+}
+
+# assert_log_contains PATTERN [FILE]: FILE (default the gateway log)
+# gets a line containing the fixed string PATTERN within 5 s.
+assert_log_contains() {
+	local pat=$1 file=${2:-$GW_LOG}
+	wait_for_log "$pat" "$file" 5 ||
+		fail "$(basename "$file") has no line containing '$pat'"
+	pass "$(basename "$file") contains '$pat'"
+}
+
+# assert_log_matches ERE [FILE]: the same with an extended regexp.
+assert_log_matches() {
+	local re=$1 file=${2:-$GW_LOG} i
+	for i in $(seq 1 50); do
+		grep -qE -- "$re" "$file" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -qE -- "$re" "$file" 2>/dev/null ||
+		fail "$(basename "$file") has no line matching /$re/"
+	pass "$(basename "$file") matches /$re/"
+}
+
+# assert_log_lacks PATTERN [FILE]: no line contains the fixed string.
+assert_log_lacks() {
+	local pat=$1 file=${2:-$GW_LOG}
+	if grep -qF -- "$pat" "$file" 2>/dev/null; then
+		fail "$(basename "$file") unexpectedly contains '$pat': $(grep -F -- "$pat" "$file" | head -n 3)"
+	fi
+	pass "$(basename "$file") does not contain '$pat'"
+}
+
+# run_cmd cmd...: run a command with its stdout+stderr in $WORK/last.out
+# (also copied to our output); its exit status in LAST_RC.  Never fails.
+run_cmd() {
+	printf '%s: $ %s\n' "$TEST_NAME" "$*"
+	set +e
+	"$@" >"$WORK/last.out" 2>&1
+	LAST_RC=$?
+	set -e
+	LAST_OUT=$(cat "$WORK/last.out")
+	[ -z "$LAST_OUT" ] || printf '%s\n' "$LAST_OUT" | sed 's/^/    | /'
+	printf '    exit %s\n' "$LAST_RC"
+}
+
+# assert_exit CODE cmd...: run the command and fail unless it exits CODE.
+# CODE "nonzero" accepts any failure.  Output in LAST_OUT.
+assert_exit() {
+	local want=$1
+	shift
+	run_cmd "$@"
+	if [ "$want" = nonzero ]; then
+		[ "$LAST_RC" -ne 0 ] || fail "expected a failure, got exit 0 from: $*"
+	elif [ "$LAST_RC" -ne "$want" ]; then
+		fail "expected exit $want, got $LAST_RC from: $*"
+	fi
+}
+
+# assert_output_contains PATTERN: LAST_OUT has the fixed string.
+assert_output_contains() {
+	grep -qF -- "$1" "$WORK/last.out" ||
+		fail "output of the last command lacks '$1'"
+	pass "output contains '$1'"
+}
+
+# assert_output_matches ERE: LAST_OUT has a line matching the regexp.
+assert_output_matches() {
+	grep -qE -- "$1" "$WORK/last.out" ||
+		fail "output of the last command has no line matching /$1/"
+	pass "output matches /$1/"
+}
+
+# assert_output_lacks PATTERN: LAST_OUT lacks the fixed string.
+assert_output_lacks() {
+	if grep -qF -- "$1" "$WORK/last.out"; then
+		fail "output of the last command unexpectedly contains '$1'"
+	fi
+	pass "output lacks '$1'"
+}
+
+# ---------------------------------------------------------------------
+# the gateway's per-connection close summary lines
+
+# close_count [FILE]: how many close summary lines the log holds.
+close_count() {
+	grep -c ' close policy=' "${1:-$GW_LOG}" 2>/dev/null || true
+}
+
+# wait_close N [FILE] [SECONDS]: wait until the log holds at least N
+# close summary lines; sets CLOSE_LINE to the Nth.
+wait_close() {
+	local n=$1 file=${2:-$GW_LOG} t=${3:-10} i
+	for i in $(seq 1 $((t * 10))); do
+		[ "$(close_count "$file")" -ge "$n" ] && break
+		sleep 0.1
+	done
+	[ "$(close_count "$file")" -ge "$n" ] ||
+		fail "expected $n close summary line(s) in $(basename "$file"), found $(close_count "$file")"
+	CLOSE_LINE=$(grep ' close policy=' "$file" | sed -n "${n}p")
+}
+
+# field LINE KEY: the value of KEY=value in a log line ("" if absent).
+field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# assert_field LINE KEY EXPECTED: KEY=EXPECTED in LINE.
+assert_field() {
+	local got
+	got=$(field "$1" "$2")
+	[ "$got" = "$3" ] ||
+		fail "expected $2=$3, got $2=${got:-<absent>} in: $1"
+	pass "$2=$3"
+}
