@@ -45,6 +45,8 @@ struct device_conf {
 	uint16_t suites[POLICY_MAX_SUITES]; /* allowed codes, pref. order */
 	size_t nsuites;
 	uint16_t min_version;          /* TLSV_TLS12 (default) or TLSV_TLS13 */
+	char *client_ca;               /* PEM CA file: devices must present a
+	                                  certificate it signed; NULL: none */
 	/* Ready server contexts: NULL when that certificate is absent.
 	 * Cipher list, versions and groups are set; I/O callbacks are not. */
 	WOLFSSL_CTX *ctx_rsa;
@@ -86,6 +88,9 @@ struct gateway_conf {
 	unsigned handshake_timeout;    /* seconds, default 10 */
 	unsigned idle_timeout;         /* seconds, default 300 */
 	size_t buffer_size;            /* bytes queued per direction, 64 KiB */
+	char *metrics;                 /* "127.0.0.1:9883" as written, or NULL */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addrlen;     /* 0 when metrics is not set */
 	struct policy **policies;      /* sorted by file name */
 	size_t npolicies;
 };
@@ -108,5 +113,55 @@ void policy_free(struct gateway_conf *conf);
  * none fits. */
 const struct policy *policy_route(const struct gateway_conf *conf,
     const struct sockaddr *addr, socklen_t addrlen, const char *sni);
+
+/*
+ * The options, as one table that drives parsing, validation and the
+ * documentation (tmux options-table style).  Every option of a file
+ * appears here; nothing else is accepted.
+ */
+enum policy_opt_type {
+	POPT_STRING,    /* free text */
+	POPT_PATH,      /* file or directory; relative: to the global file */
+	POPT_HOST,      /* DNS name or IP literal */
+	POPT_UINT,      /* decimal number in min..max */
+	POPT_SIZE,      /* bytes, or a number followed by k or m, in min..max */
+	POPT_CHOICE,    /* one of choices[], stored as its index */
+	POPT_WORKERS,   /* "auto" (stored as 0) or a number in min..max */
+	POPT_ADDRESS,   /* numeric "IPv4:port" or "[IPv6]:port" */
+	POPT_VERSION,   /* TLS version "1.2" or "1.3" (min..max, wire codes) */
+	POPT_SUITES,    /* modern | compat | legacy | list of suite names */
+	POPT_CA,        /* "system" or a PEM file */
+	POPT_ALPN,      /* comma-separated ALPN protocol names */
+};
+
+enum policy_opt_file {
+	POPT_GLOBAL,    /* the global file, tlsgw.ini */
+	POPT_POLICY,    /* a policy file, upstreams.d/NAME.ini */
+};
+
+#define POPT_REQUIRED    0x01   /* must be written */
+#define POPT_WARN_TLS12  0x02   /* POPT_VERSION: 1.2 accepted with a warning */
+
+struct policy_option {
+	const char *name;
+	enum policy_opt_file file;
+	const char *section;           /* without brackets */
+	enum policy_opt_type type;
+	long long min, max;            /* POPT_UINT/SIZE/WORKERS/VERSION */
+	const char *const *choices;    /* POPT_CHOICE, NULL-terminated */
+	const char *def;               /* default as written; NULL: none */
+	int flags;                     /* POPT_REQUIRED, ... */
+	/* Where the value goes, in struct gateway_conf (POPT_GLOBAL) or
+	 * struct policy (POPT_POLICY).  POPT_ADDRESS also fills the
+	 * sockaddr at offset2 and its length at offset3. */
+	size_t offset, size, offset2, offset3;
+	const char *help;
+};
+
+extern const struct policy_option policy_options[];
+extern const size_t policy_noptions;
+
+/* Longest line accepted in any file, in characters. */
+#define POLICY_MAX_LINE 200
 
 #endif

@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Protocol version codes as they appear on the wire (the same values as
+ * gateway/clienthello.h, which policy code does not include). */
+#ifndef TLSV_TLS12
+#define TLSV_SSL3  0x0300
+#define TLSV_TLS10 0x0301
+#define TLSV_TLS11 0x0302
+#define TLSV_TLS12 0x0303
+#define TLSV_TLS13 0x0304
+#endif
+
 /* Key exchange / authentication family of a suite. */
 enum suite_kx {
 	KX_TLS13,        /* TLS 1.3 suite: key exchange negotiated apart */
@@ -56,5 +66,17 @@ size_t suite_set_codes(enum suite_set set, const uint16_t **codes);
 
 /* "modern", "compat", "legacy", "explicit". */
 const char *suite_set_name(enum suite_set set);
+
+/* The predefined set called name ("modern", "compat", "legacy",
+ * case-insensitive) into *set.  False for anything else. */
+bool suite_set_from_name(const char *name, enum suite_set *set);
+
+/* The whole table, for tests and for listing what we know. */
+const struct suite_info *suite_table(size_t *n);
+
+/* True when a suite can only be served with an RSA certificate
+ * (ECDHE_RSA or static RSA), or only with an ECDSA one. */
+bool suite_needs_rsa(const struct suite_info *s);
+bool suite_needs_ecdsa(const struct suite_info *s);
 
 #endif

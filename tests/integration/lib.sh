@@ -21,6 +21,8 @@ _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$_lib_dir/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
+TOP_SRCDIR=$top_srcdir
+TOP_BUILDDIR=$top_builddir
 # Debian puts mosquitto in /usr/sbin, which a normal user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
@@ -147,13 +149,19 @@ trap _lib_exit EXIT
 trap 'echo "$TEST_NAME: interrupted" >&2; exit 130' INT
 trap 'echo "$TEST_NAME: terminated (watchdog after ${TEST_TIMEOUT:-120} s?)" >&2; exit 143' TERM
 
-# A watchdog so that no bug can hang `make check`: TERM the test shell.
+# A watchdog so that no bug can hang `make check`: after TEST_TIMEOUT s,
+# TERM the test shell and the command it is waiting for (its children, by
+# PID); the EXIT trap then stops everything else and dumps the logs.
 (
 	sleep "${TEST_TIMEOUT:-120}" &
 	_sleep=$!
 	trap 'kill "$_sleep" 2>/dev/null; exit 0' TERM
 	wait "$_sleep"
+	echo "$TEST_NAME: watchdog: still running after ${TEST_TIMEOUT:-120} s, stopping it" >&2
 	kill -TERM $$ 2>/dev/null
+	for _c in $(ps -o pid= --ppid $$ 2>/dev/null); do
+		[ "$_c" = "$BASHPID" ] || kill -TERM "$_c" 2>/dev/null
+	done
 ) &
 _watchdog=$!
 
@@ -203,6 +211,7 @@ wait_port() {
 # PKI
 
 # make_pki [DIR]: a demo PKI (deploy/demo-pki.sh) in DIR (default $PKI).
+# shellcheck disable=SC2120  # the argument is optional
 make_pki() {
 	local dir=${1:-$PKI}
 	require_cmd openssl
@@ -337,6 +346,7 @@ start_gateway() {
 	conf=$1
 	require_bin "$TLSGW"
 	GW_LOG=$WORK/$name.log
+	: >"$GW_LOG"
 	"$TLSGW" -f -c "$conf" >"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	track_pid "$GW_PID" "tlsgw $name"
@@ -471,7 +481,8 @@ wait_close() {
 	CLOSE_LINE=$(grep ' close policy=' "$file" | sed -n "${n}p")
 }
 
-# field LINE KEY: the value of KEY=value in a log line ("" if absent).
+# field LINE KEY: the value of KEY=value in a log line ("" if absent); the
+# value ends at the next space (so reason= gives only its first word).
 field() {
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
@@ -483,4 +494,97 @@ assert_field() {
 	[ "$got" = "$3" ] ||
 		fail "expected $2=$3, got $2=${got:-<absent>} in: $1"
 	pass "$2=$3"
+}
+
+# ---------------------------------------------------------------------
+# a standard gateway configuration
+
+# write_gateway_conf DIR [key=value ...]: DIR/tlsgw.ini with policy_dir =
+# policies (relative to DIR) and short timeouts; arguments override or
+# add [gateway] keys.
+write_gateway_conf() {
+	local dir=$1 d o skip args=()
+	shift
+	local defaults=(policy_dir=policies log_level=info handshake_timeout=5
+		idle_timeout=60 max_connections=100)
+	for d in "${defaults[@]}"; do
+		skip=0
+		for o in "$@"; do
+			[ "${o%%=*}" = "${d%%=*}" ] && skip=1
+		done
+		[ "$skip" = 1 ] || args+=("$d")
+	done
+	args+=("$@")
+	write_global "$dir/tlsgw.ini" "${args[@]}"
+}
+
+# write_default_policy FILE PORT [section.key=value ...]: a policy that
+# listens on 127.0.0.1:PORT with the demo PKI's RSA and ECDSA gateway
+# certificates, suites=compat, and forwards over TLS 1.3 to the broker on
+# BROKER_PORT, verified against $PKI/ca.crt for the name broker.demo.lan.
+# Arguments override defaults; "section.key=" (empty) removes one.
+write_default_policy() {
+	local file=$1 port=$2 d o skip args=()
+	shift 2
+	local defaults=(
+		"listen.address=127.0.0.1:$port"
+		"device.cert=$PKI/gw-rsa.crt" "device.key=$PKI/gw-rsa.key"
+		"device.cert_ecdsa=$PKI/gw-ec.crt" "device.key_ecdsa=$PKI/gw-ec.key"
+		device.suites=compat device.min_version=1.2
+		upstream.host=127.0.0.1 "upstream.port=${BROKER_PORT:-8883}"
+		upstream.sni=broker.demo.lan "upstream.ca=$PKI/ca.crt"
+		upstream.min_version=1.3)
+	for d in "${defaults[@]}"; do
+		skip=0
+		for o in "$@"; do
+			[ "${o%%=*}" = "${d%%=*}" ] && skip=1
+		done
+		[ "$skip" = 1 ] || args+=("$d")
+	done
+	for o in "$@"; do
+		[ -z "${o#*=}" ] || args+=("$o")
+	done
+	write_policy "$file" "${args[@]}"
+}
+
+# conn_addr LINE: the device's IP:PORT at the start of a connection's log
+# line (after an optional "tlsgw: " or timestamp prefix).
+conn_addr() {
+	printf '%s\n' "$1" | grep -oE '127\.0\.0\.1:[0-9]+' | head -n 1
+}
+
+# device_client CLIENT PROFILE PORT TOPIC [extra args...]: run a device
+# client (bear_client or mbed_client) against the gateway on PORT with the
+# test CA and SNI gw.demo.lan, a 3000-byte QoS 1 message, 15 s timeout.
+# Output in LAST_OUT, status in LAST_RC.
+device_client() {
+	local client=$1 profile=$2 port=$3 topic=$4 bin
+	shift 4
+	case $client in
+	bear_client) bin=$BEAR_CLIENT ;;
+	mbed_client) bin=$MBED_CLIENT ;;
+	*) fail "device_client: unknown client $client" ;;
+	esac
+	require_bin "$bin"
+	run_cmd "$bin" --host 127.0.0.1 --port "$port" --ca "$PKI/ca.crt" \
+		--sni gw.demo.lan --profile "$profile" --topic "$topic" \
+		--payload-size 3000 --count 1 --timeout 15 "$@"
+}
+
+# An OpenSSL configuration that caps OpenSSL clients (mosquitto_pub/sub,
+# whose --tls-version is only a minimum) at TLS 1.2: use it as
+# OPENSSL_CONF=$(openssl_tls12_conf) cmd ...
+openssl_tls12_conf() {
+	local f=$WORK/openssl-tls12.cnf
+	[ -f "$f" ] || cat >"$f" <<'EOC'
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MaxProtocol = TLSv1.2
+CipherString = DEFAULT
+EOC
+	echo "$f"
 }

@@ -1,0 +1,114 @@
+#!/bin/sh
+# bootstrap.sh: from a fresh Debian 12 to a built tlsgw, then a demo or
+# the test suite.
+#
+# Usage: sh deploy/bootstrap.sh demo|check|build
+#   build  install what is missing, then autoreconf (if needed),
+#          ./configure (if needed) and make
+#   demo   build, then run deploy/demo.sh (see there)
+#   check  build, then `make check`; when it fails, print test-suite.log
+#          (which holds the logs of the failed tests); the exit status is
+#          make check's
+#
+# Packages are installed with apt-get only when one is missing (then
+# `apt-get update` first), as root directly or through sudo.
+set -eu
+
+usage() {
+	echo "usage: sh $0 demo|check|build" >&2
+	exit 2
+}
+[ $# -eq 1 ] || usage
+action=$1
+case $action in
+demo | check | build) ;;
+*) usage ;;
+esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# Build tools, the libraries tlsgw links, the device TLS stacks of the test
+# clients, and the peers the tests and the demo run (Mosquitto, openssl,
+# ss from iproute2).
+PACKAGES="build-essential autoconf automake libtool pkg-config
+libwolfssl-dev libevent-dev libinih-dev check libbearssl-dev libmbedtls-dev
+mosquitto mosquitto-clients openssl ca-certificates iproute2"
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+install_missing() {
+	if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+		echo "bootstrap: not a Debian system (no dpkg-query/apt-get): not installing packages;" >&2
+		echo "bootstrap: make sure these (or their equivalents) are present: $(echo "$PACKAGES" | tr "\n" " ")" >&2
+		return 0
+	fi
+	missing=
+	for p in $PACKAGES; do
+		installed "$p" || missing="$missing $p"
+	done
+	if [ -z "$missing" ]; then
+		echo "bootstrap: every package needed is installed"
+		return 0
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
+		as_root=
+	elif command -v sudo >/dev/null 2>&1; then
+		as_root=sudo
+	else
+		echo "bootstrap: these packages are missing:$missing" >&2
+		echo "bootstrap: installing them needs root: run this script as root, or install sudo" >&2
+		exit 1
+	fi
+	echo "bootstrap: installing:$missing"
+	$as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+	# shellcheck disable=SC2086  # one word per package
+	$as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends $missing
+}
+
+ncpu() {
+	nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1
+}
+
+build() {
+	# (find -newer: `test -nt` is not POSIX)
+	if [ ! -x configure ] || [ -n "$(find configure.ac -newer configure)" ]; then
+		echo "bootstrap: autoreconf -fi"
+		autoreconf -fi
+	fi
+	if [ ! -f Makefile ] || [ ! -f config.status ] ||
+		[ -n "$(find configure -newer config.status)" ]; then
+		echo "bootstrap: ./configure"
+		./configure
+	fi
+	echo "bootstrap: make -j$(ncpu)"
+	make -j"$(ncpu)"
+}
+
+install_missing
+build
+
+case $action in
+build)
+	echo "bootstrap: built $root/tlsgw"
+	;;
+demo)
+	exec sh "$root/deploy/demo.sh"
+	;;
+check)
+	status=0
+	make -j"$(ncpu)" check || status=$?
+	if [ "$status" -ne 0 ]; then
+		echo "bootstrap: make check failed (status $status); test-suite.log:" >&2
+		if [ -f test-suite.log ]; then
+			cat test-suite.log >&2
+		else
+			echo "bootstrap: no test-suite.log (the build of the tests failed?)" >&2
+		fi
+	fi
+	exit "$status"
+	;;
+esac
