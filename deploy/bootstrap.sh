@@ -30,10 +30,10 @@ cd "$root"
 
 # Build tools, the libraries tlsgw links, the device TLS stacks of the test
 # clients, and the peers the tests and the demo run (Mosquitto, openssl,
-# ss from iproute2).
+# ss from iproute2, ps from procps for the test watchdog).
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libwolfssl-dev libevent-dev libinih-dev check libbearssl-dev libmbedtls-dev
-mosquitto mosquitto-clients openssl ca-certificates iproute2"
+mosquitto mosquitto-clients openssl ca-certificates iproute2 procps"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
