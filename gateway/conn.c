@@ -250,7 +250,7 @@ conn_log_summary(struct conn *c)
 		snprintf(mfl, sizeof mfl, "-");
 	conn_log(c, LOG_LEVEL_INFO, "close policy=%s device=%s suite=%s cert=%s "
 	    "mfl=%s sni=%s upstream=%s upstream_suite=%s in=%llu out=%llu "
-	    "duration=%ld.%03lds reason=%s",
+	    "duration=%ld.%03lds reason=\"%s\"",
 	    p ? p->name : "-", leg_version(&c->device),
 	    leg_suite(&c->device, dsuite, sizeof dsuite),
 	    c->device.open ? cert_kind_name(c->cert) : "-", mfl,

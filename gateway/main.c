@@ -10,6 +10,8 @@
 #endif
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +160,42 @@ on_hup_signal(evutil_socket_t sig, short what, void *arg)
 	    "restart tlsgw to apply configuration changes");
 }
 
+/* Switch to the configured user once ports are bound and keys loaded.
+ * Started as root with a user configured, failing to switch is fatal:
+ * we never keep running as root by accident. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_warnx("user = %s: no such user", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid != geteuid())
+			log_warnx("user = %s ignored: not started as root "
+			    "(running as uid %lu)", user,
+			    (unsigned long)geteuid());
+		return 0;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_warn("cannot switch to user %s", user);
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_warnx("could regain root after switching to %s", user);
+		return -1;
+	}
+	log_info("running as user %s (uid %lu, gid %lu)", user,
+	    (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
+	return 0;
+}
+
 /* Run the loop until a stop signal. */
 static int
 run(struct gateway_conf *conf, bool foreground)
@@ -175,6 +213,8 @@ run(struct gateway_conf *conf, bool foreground)
 		fatalx("cannot create the event loop");
 	signal(SIGPIPE, SIG_IGN);
 	if (listener_open_all(gw) < 0)
+		goto out;
+	if (drop_privileges(conf->user) < 0)
 		goto out;
 	if (!foreground && daemon(0, 0) < 0) {
 		log_warn("cannot go to the background");

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "log.h"
 #include "resolve.h"
+#include "tlsctx.h"
 #include "tlsio.h"
 
 static void upstream_handshake(struct conn *c);
@@ -28,7 +29,9 @@ static void upstream_handshake(struct conn *c);
 static const char *
 upstream_name(const struct conn *c)
 {
-	return c->policy->upstream.sni;
+	const struct upstream_conf *u = &c->policy->upstream;
+
+	return u->sni != NULL ? u->sni : u->host;
 }
 
 /* Log an upstream failure with host and port, then close the device. */
@@ -74,29 +77,11 @@ upstream_on_connect_error(struct conn *c, int err)
 	    evutil_socket_error_to_string(err));
 }
 
-/* Name, verification and ALPN on a fresh client session. */
-static int
-upstream_configure_tls(struct conn *c, WOLFSSL *ssl)
-{
-	const struct upstream_conf *u = &c->policy->upstream;
-	const char *name = upstream_name(c);
-
-	if (wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, name,
-	    (unsigned short)strlen(name)) != WOLFSSL_SUCCESS)
-		return -1;
-	if (wolfSSL_check_domain_name(ssl, name) != WOLFSSL_SUCCESS)
-		return -1;
-	if (u->alpn != NULL && wolfSSL_UseALPN(ssl, u->alpn,
-	    (unsigned)strlen(u->alpn), WOLFSSL_ALPN_FAILED_ON_MISMATCH) !=
-	    WOLFSSL_SUCCESS)
-		return -1;
-	return 0;
-}
-
 void
 upstream_on_connected(struct conn *c)
 {
 	WOLFSSL *ssl;
+	char err[128];
 
 	c->upstream.connected = true;
 	ssl = wolfSSL_new(c->policy->upstream.ctx);
@@ -106,9 +91,9 @@ upstream_on_connected(struct conn *c)
 	}
 	tlsio_attach(ssl, &c->upstream);
 	leg_set_tls(&c->upstream, ssl);
-	if (upstream_configure_tls(c, ssl) < 0) {
-		upstream_fail(c, "handshake failed",
-		    "cannot set SNI, name check or ALPN");
+	if (tlsctx_upstream_prepare(ssl, &c->policy->upstream, err,
+	    sizeof err) < 0) {
+		upstream_fail(c, "handshake failed", err);
 		return;
 	}
 	upstream_handshake(c);

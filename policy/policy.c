@@ -65,17 +65,11 @@ const struct policy_option policy_options[] = {
 	{ .name = "log_level", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_CHOICE, .choices = policy_log_levels, .def = "info",
 	  G(log_level), .help = "Least important messages logged." },
-	{ .name = "metrics", .file = POPT_GLOBAL, .section = "gateway",
-	  .type = POPT_ADDRESS, G(metrics),
-	  .offset2 = offsetof(struct gateway_conf, metrics_addr),
-	  .offset3 = offsetof(struct gateway_conf, metrics_addrlen),
-	  .help = "Address of the HTTP /metrics endpoint (IPv4:port or "
-	  "[IPv6]:port); unset: none." },
 	{ .name = "max_connections", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_UINT, .min = 1, .max = 1000000, .def = "10000",
 	  G(max_connections),
-	  .help = "Device connections served at once; more wait in the "
-	  "listen queue." },
+	  .help = "Device connections served at once; more are refused "
+	  "with a log line." },
 	{ .name = "handshake_timeout", .file = POPT_GLOBAL,
 	  .section = "gateway", .type = POPT_UINT, .min = 1, .max = 300,
 	  .def = "10", G(handshake_timeout),
@@ -1501,7 +1495,6 @@ policy_free(struct gateway_conf *conf)
 	free(conf->file);
 	free(conf->policy_dir);
 	free(conf->user);
-	free(conf->metrics);
 	free(conf);
 }
 

@@ -88,9 +88,6 @@ struct gateway_conf {
 	unsigned handshake_timeout;    /* seconds, default 10 */
 	unsigned idle_timeout;         /* seconds, default 300 */
 	size_t buffer_size;            /* bytes queued per direction, 64 KiB */
-	char *metrics;                 /* "127.0.0.1:9883" as written, or NULL */
-	struct sockaddr_storage metrics_addr;
-	socklen_t metrics_addrlen;     /* 0 when metrics is not set */
 	struct policy **policies;      /* sorted by file name */
 	size_t npolicies;
 };

@@ -179,8 +179,6 @@ START_TEST(test_good_global)
 	ck_assert_str_eq(c->user, "nobody");
 	ck_assert_uint_eq(c->workers, 4);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_DEBUG);
-	ck_assert_str_eq(c->metrics, "127.0.0.1:9883");
-	ck_assert_int_eq(c->metrics_addrlen, sizeof(struct sockaddr_in));
 	ck_assert_uint_eq(c->max_connections, 500);
 	ck_assert_uint_eq(c->handshake_timeout, 5);
 	ck_assert_uint_eq(c->idle_timeout, 0);
@@ -322,8 +320,6 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(c->user);
 	ck_assert_uint_eq(c->workers, 0);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
-	ck_assert_ptr_null(c->metrics);
-	ck_assert_int_eq(c->metrics_addrlen, 0);
 	ck_assert_uint_eq(c->max_connections, 10000);
 	ck_assert_uint_eq(c->handshake_timeout, 10);
 	ck_assert_uint_eq(c->idle_timeout, 300);
