@@ -84,17 +84,19 @@ track_pid() {
 	_pid_names+=("${2:-pid $1}")
 }
 
-# Stop one PID: TERM, wait up to 3 s, then KILL; reap it if it is ours.
+# Stop one PID: TERM, wait up to 3 s (10 s under TLSGW_WRAPPER, so a
+# wrapped daemon can write its report), then KILL; reap it if it is ours.
 stop_pid() {
-	local pid=$1 i
+	local pid=$1 i tries=30
+	[ -z "${TLSGW_WRAPPER:-}" ] || tries=100
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 30); do
+	for i in $(seq 1 "$tries"); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		say "pid $pid did not stop after TERM in 3 s: KILL"
+		say "pid $pid did not stop after TERM in $((tries / 10)) s: KILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
@@ -347,10 +349,13 @@ start_gateway() {
 	require_bin "$TLSGW"
 	GW_LOG=$WORK/$name.log
 	: >"$GW_LOG"
-	"$TLSGW" -f -c "$conf" >"$GW_LOG" 2>&1 &
+	# TLSGW_WRAPPER runs the daemon under a tool, e.g. valgrind; the
+	# wrapper must exec the daemon in the same process (valgrind does).
+	# shellcheck disable=SC2086
+	${TLSGW_WRAPPER:-} "$TLSGW" -f -c "$conf" >"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	track_pid "$GW_PID" "tlsgw $name"
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		if [ "$(grep -c 'listening on' "$GW_LOG" || true)" -ge "$n" ]; then
 			say "tlsgw $name: pid $GW_PID, $(grep 'listening on' "$GW_LOG" | tr '\n' ' ')"
 			return 0
@@ -358,7 +363,7 @@ start_gateway() {
 		alive "$GW_PID" || fail "tlsgw $name exited during start-up (see $GW_LOG)"
 		sleep 0.1
 	done
-	fail "tlsgw $name did not log 'listening on' $n time(s) within 10 s"
+	fail "tlsgw $name did not log 'listening on' $n time(s) within 30 s"
 }
 
 # Fail unless the gateway (or the given PID) is still running.
@@ -468,6 +473,20 @@ close_count() {
 	grep -c ' close policy=' "${1:-$GW_LOG}" 2>/dev/null || true
 }
 
+# settle: wait until every connection the gateway accepted has logged
+# its close line (needs log_level=debug), so that counting close lines
+# afterwards sees only what comes next.
+settle() {
+	local file=${GW_LOG:-} t=15 i accepted
+	[ -n "$file" ] && [ -f "$file" ] || return 0
+	for i in $(seq 1 $((t * 10))); do
+		accepted=$(grep -c ' accepted on ' "$file" || true)
+		[ "$(close_count "$file")" -ge "$accepted" ] && return 0
+		sleep 0.1
+	done
+	fail "gateway connections still open after $t s: $accepted accepted, $(close_count "$file") closed"
+}
+
 # wait_close N [FILE] [SECONDS]: wait until the log holds at least N
 # close summary lines; sets CLOSE_LINE to the Nth.
 wait_close() {
@@ -505,7 +524,8 @@ assert_field() {
 write_gateway_conf() {
 	local dir=$1 d o skip args=()
 	shift
-	local defaults=(policy_dir=policies log_level=info handshake_timeout=5
+	# debug logs an "accepted" line per connection, which settle() uses.
+	local defaults=(policy_dir=policies log_level=debug handshake_timeout=5
 		idle_timeout=60 max_connections=100)
 	for d in "${defaults[@]}"; do
 		skip=0
@@ -566,6 +586,7 @@ device_client() {
 	*) fail "device_client: unknown client $client" ;;
 	esac
 	require_bin "$bin"
+	settle
 	run_cmd "$bin" --host 127.0.0.1 --port "$port" --ca "$PKI/ca.crt" \
 		--sni gw.demo.lan --profile "$profile" --topic "$topic" \
 		--payload-size 3000 --count 1 --timeout 15 "$@"

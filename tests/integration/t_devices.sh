@@ -31,6 +31,7 @@ assert_log_contains "listening on 127.0.0.1:$GW_PORT policy 'main'"
 check_device() {
 	local client=$1 profile=$2 cert=$3 mfl=$4 suite=$5 before got
 	say "--- $client --profile $profile"
+	settle
 	before=$(close_count)
 	device_client "$client" "$profile" "$GW_PORT" "tlsgw/test/$profile"
 	[ "$LAST_RC" -eq 0 ] ||
@@ -91,6 +92,7 @@ check_openssl() {
 	[ "$v" = 1.2 ] && env=(env "OPENSSL_CONF=$(openssl_tls12_conf)")
 	head -c 3000 /dev/zero | tr '\0' 'm' >"$WORK/payload$v"
 	payload=$(cat "$WORK/payload$v")
+	settle
 	before=$(close_count)
 	"${env[@]}" mosquitto_sub -h 127.0.0.1 -p "$GW_PORT" --cafile "$PKI/ca.crt" \
 		--tls-version "tlsv$v" -i "sub-tls$v" -t "tlsgw/test/openssl$v" \

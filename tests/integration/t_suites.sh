@@ -80,6 +80,7 @@ expect_refusal_logged() {
 rawhello() {
 	local port=$1
 	shift
+	settle
 	run_cmd "$RAWHELLO" --host 127.0.0.1 --port "$port" "$@"
 }
 
@@ -91,6 +92,7 @@ assert_output_matches '^serverhello version=0x0303 suite=0x[Cc]02[Ff]'
 
 # --- static RSA -------------------------------------------------------------
 say "--- static-RSA-only mbedTLS client under suites=compat: refused"
+settle
 before=$(close_count)
 device_client mbed_client micropython-mbedtls-1.20 "$COMPAT_PORT" tlsgw/test/static-rsa \
 	--suites 002F,0035
@@ -113,7 +115,8 @@ assert_output_lacks serverhello
 
 if [ "$HAVE_STATIC_RSA" = yes ]; then
 	say "--- static-RSA-only mbedTLS client under suites=legacy: accepted, loudly"
-	before=$(close_count)
+	settle
+before=$(close_count)
 	device_client mbed_client micropython-mbedtls-1.20 "$LEGACY_PORT" tlsgw/test/static-rsa \
 		--suites 002F,0035
 	[ "$LAST_RC" -eq 0 ] || fail "static-RSA-only client under legacy: expected exit 0, got $LAST_RC"
@@ -137,7 +140,8 @@ fi
 for port in "${PORTS[@]}"; do
 	for v in 0x0301 0x0302; do
 		say "--- rawhello --version $v with CBC suites on port $port: refused with an alert"
-		before=$(close_count)
+		settle
+before=$(close_count)
 		rawhello "$port" --version "$v" --suites C013,C014,C009,C00A,002F,0035 --sni gw.demo.lan
 		assert_output_lacks serverhello
 		[ "$LAST_RC" -eq 2 ] || fail "TLS version $v: expected an alert (exit 2), got exit $LAST_RC"
@@ -156,7 +160,8 @@ done
 refuse_only() {
 	local before
 	say "--- only $2 ($3) on port $1: refused"
-	before=$(close_count)
+	settle
+before=$(close_count)
 	rawhello "$1" --version 0x0303 --suites "$3" --sni gw.demo.lan
 	assert_output_lacks serverhello
 	case $LAST_RC in

@@ -53,6 +53,7 @@ device_client mbed_client esp-idf-5 "$GOOD_PORT" tlsgw/test/good
 check_refused() {
 	local client=$1 profile=$2 port=$3 up=$4 word=$5 before addr line
 	say "--- $client $profile via port $port: upstream 127.0.0.1:$up must fail ($word)"
+	settle
 	before=$(close_count)
 	device_client "$client" "$profile" "$port" "tlsgw/test/$profile"
 	case $LAST_RC in
