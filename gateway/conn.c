@@ -81,7 +81,7 @@ static void
 conn_leg_setup(struct conn *c, struct leg *leg, struct leg *peer,
     const char *name, struct bufferevent *bev)
 {
-	size_t limit = c->gw->conf->buffer_size;
+	size_t limit = conn_conf(c)->buffer_size;
 
 	leg->conn = c;
 	leg->peer = peer;
@@ -98,7 +98,7 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 {
 	struct conn *c;
 	struct bufferevent *bev;
-	struct timeval tv = { (time_t)gw->conf->handshake_timeout, 0 };
+	struct timeval tv = { (time_t)gw->cfg->conf->handshake_timeout, 0 };
 
 	(void)salen;
 	c = calloc(1, sizeof *c);
@@ -113,7 +113,8 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 		return NULL;
 	}
 	c->gw = gw;
-	c->listener = l;
+	c->cfg = config_ref(gw->cfg);
+	c->listener = listener_ref(l);
 	conn_format_peer(c->peer, sizeof c->peer, sa);
 	c->state = CONN_HELLO;
 	event_base_gettimeofday_cached(gw->base, &c->started);
@@ -155,7 +156,7 @@ conn_set_state(struct conn *c, enum conn_state state)
 	switch (state) {
 	case CONN_RELAY:
 		evtimer_del(c->timer);
-		tv.tv_sec = (time_t)c->gw->conf->idle_timeout;
+		tv.tv_sec = (time_t)conn_conf(c)->idle_timeout;
 		if (tv.tv_sec > 0)
 			evtimer_add(c->timer, &tv);
 		break;
@@ -334,6 +335,8 @@ conn_free(struct conn *c)
 	event_free(c->timer);
 	free(c->hello);
 	free(c->sni);
+	listener_unref(c->listener);
+	config_unref(c->cfg);
 	gw->nconns--;
 	free(c);
 	if (gw->stopping && gw->nconns == 0)
@@ -396,7 +399,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_HELLO:
 	case CONN_HANDSHAKE:
 		conn_log(c, LOG_LEVEL_WARN, "handshake timeout after %u s (%s)",
-		    c->gw->conf->handshake_timeout,
+		    conn_conf(c)->handshake_timeout,
 		    c->state == CONN_HELLO ? "no complete ClientHello" :
 		    !c->device.open ? "device handshake unfinished" :
 		    "upstream not ready");
@@ -405,7 +408,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_RELAY:
 		event_base_gettimeofday_cached(c->gw->base, &now);
 		timersub(&now, &c->last_active, &idle);
-		limit.tv_sec = (time_t)c->gw->conf->idle_timeout;
+		limit.tv_sec = (time_t)conn_conf(c)->idle_timeout;
 		if (timercmp(&idle, &limit, >=)) {
 			conn_close(c, "idle timeout");
 			break;

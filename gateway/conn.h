@@ -32,10 +32,19 @@
 
 struct listener;
 
+/* A loaded configuration, shared by the connections started under it:
+ * a reload swaps gw->cfg, and the old one lives on until its last
+ * connection ends (reload.c). */
+struct config {
+	struct gateway_conf *conf;
+	unsigned refs;
+};
+
 /* Process-wide state of one event loop. */
 struct gateway {
 	struct event_base *base;
-	struct gateway_conf *conf;
+	const char *config_path;
+	struct config *cfg;              /* the running configuration */
 	struct listener **listeners;
 	size_t nlisteners;
 	struct conn *conns;              /* every live connection */
@@ -70,7 +79,8 @@ struct leg {
 struct conn {
 	struct conn *prev, *next;    /* in gw->conns */
 	struct gateway *gw;
-	struct listener *listener;
+	struct config *cfg;          /* held until the connection ends */
+	struct listener *listener;   /* held until the connection ends */
 	char peer[64];               /* "ip:port" of the device */
 	enum conn_state state;
 	const struct policy *policy;
@@ -86,6 +96,22 @@ struct conn {
 	const char *close_reason;
 	bool summary_logged;
 };
+
+/* reload.c */
+struct config *config_new(struct gateway_conf *conf);
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+/* Start serving conf (first start); -1 when a listener fails. */
+int gateway_start(struct gateway *gw, struct gateway_conf *conf);
+/* SIGHUP: load everything anew, swap on full success only. */
+void gateway_reload(struct gateway *gw);
+
+/* The configuration a connection lives under. */
+static inline const struct gateway_conf *
+conn_conf(const struct conn *c)
+{
+	return c->cfg->conf;
+}
 
 /* Create a connection for an accepted device socket; takes the fd. */
 struct conn *conn_new(struct gateway *gw, struct listener *l, int fd,

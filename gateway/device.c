@@ -106,7 +106,7 @@ device_route(struct conn *c)
 	struct listener *l = c->listener;
 	const char *sni = c->hello->has_sni ? c->hello->sni : NULL;
 
-	c->policy = policy_route(c->gw->conf, (struct sockaddr *)&l->addr,
+	c->policy = policy_route(conn_conf(c), (struct sockaddr *)&l->addr,
 	    l->addrlen, sni);
 	if (c->policy == NULL) {
 		conn_log(c, LOG_LEVEL_WARN, "no policy on %s for SNI '%s': "

@@ -4,6 +4,7 @@
  * spinning on a listener that stays readable.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +30,9 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	if (gw->nconns >= gw->conf->max_connections) {
+	if (gw->nconns >= gw->cfg->conf->max_connections) {
 		log_warnx("%s: max_connections (%u) reached, refusing a device",
-		    l->address, gw->conf->max_connections);
+		    l->address, gw->cfg->conf->max_connections);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -70,18 +71,46 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 
 /* The listener already bound to this address, if any. */
 static struct listener *
-listener_find(struct gateway *gw, const struct policy *p)
+listener_find(struct gateway *gw, const struct sockaddr_storage *addr,
+    socklen_t addrlen)
 {
 	size_t i;
 
 	for (i = 0; i < gw->nlisteners; i++) {
 		struct listener *l = gw->listeners[i];
 
-		if (l->addrlen == p->listen_addrlen &&
-		    memcmp(&l->addr, &p->listen_addr, l->addrlen) == 0)
+		if (l->addrlen == addrlen && memcmp(&l->addr, addr, addrlen) == 0)
 			return l;
 	}
 	return NULL;
+}
+
+struct listener *
+listener_ref(struct listener *l)
+{
+	l->refs++;
+	return l;
+}
+
+/* Stop accepting; the struct lives on while connections point at it. */
+static void
+listener_stop(struct listener *l)
+{
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	l->evl = NULL;
+	if (l->resume != NULL)
+		event_free(l->resume);
+	l->resume = NULL;
+}
+
+void
+listener_unref(struct listener *l)
+{
+	if (--l->refs > 0)
+		return;
+	listener_stop(l);
+	free(l);
 }
 
 /* Bind one address; returns NULL after logging. */
@@ -98,7 +127,7 @@ listener_open(struct gateway *gw, const struct policy *p)
 	l->gw = gw;
 	memcpy(&l->addr, &p->listen_addr, p->listen_addrlen);
 	l->addrlen = p->listen_addrlen;
-	l->address = p->listen_address;
+	snprintf(l->address, sizeof l->address, "%s", p->listen_address);
 	l->evl = evconnlistener_new_bind(gw->base, listener_accept_cb, l,
 	    flags, LISTENER_BACKLOG, (struct sockaddr *)&l->addr,
 	    (int)l->addrlen);
@@ -110,28 +139,86 @@ listener_open(struct gateway *gw, const struct policy *p)
 	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	l->resume = evtimer_new(gw->base, listener_resume_cb, l);
+	l->refs = 1;
 	return l;
 }
 
-int
-listener_open_all(struct gateway *gw)
+/* Append to the gateway's list, growing it as needed. */
+static int
+listener_add(struct gateway *gw, struct listener *l)
 {
-	struct gateway_conf *conf = gw->conf;
-	size_t i;
+	struct listener **v;
 
-	gw->listeners = calloc(conf->npolicies, sizeof *gw->listeners);
-	if (conf->npolicies > 0 && gw->listeners == NULL)
+	v = realloc(gw->listeners, (gw->nlisteners + 1) * sizeof *v);
+	if (v == NULL)
 		return -1;
+	gw->listeners = v;
+	gw->listeners[gw->nlisteners++] = l;
+	return 0;
+}
+
+/* Undo a failed sync: drop the listeners opened since index first. */
+static void
+listener_rollback(struct gateway *gw, size_t first)
+{
+	while (gw->nlisteners > first)
+		listener_unref(gw->listeners[--gw->nlisteners]);
+}
+
+int
+listener_sync(struct gateway *gw, const struct gateway_conf *conf)
+{
+	size_t i, first = gw->nlisteners;
+
+	for (i = 0; i < gw->nlisteners; i++)
+		gw->listeners[i]->keep = false;
 	for (i = 0; i < conf->npolicies; i++) {
 		const struct policy *p = conf->policies[i];
-		struct listener *l = listener_find(gw, p);
+		struct listener *l = listener_find(gw, &p->listen_addr,
+		    p->listen_addrlen);
 
 		if (l == NULL) {
 			l = listener_open(gw, p);
-			if (l == NULL)
+			if (l == NULL || listener_add(gw, l) < 0) {
+				if (l != NULL)
+					listener_unref(l);
+				listener_rollback(gw, first);
 				return -1;
-			gw->listeners[gw->nlisteners++] = l;
+			}
 		}
+		l->keep = true;
+	}
+	return 0;
+}
+
+void
+listener_prune(struct gateway *gw)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < gw->nlisteners; i++) {
+		struct listener *l = gw->listeners[i];
+
+		if (l->keep) {
+			gw->listeners[n++] = l;
+			continue;
+		}
+		log_info("%s: no policy uses this address any more: closed",
+		    l->address);
+		listener_stop(l);
+		listener_unref(l);
+	}
+	gw->nlisteners = n;
+}
+
+void
+listener_log_policies(const struct gateway_conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->npolicies; i++) {
+		const struct policy *p = conf->policies[i];
+
 		log_info("listening on %s policy '%s' -> %s:%u (suites=%s, "
 		    "certs %s%s%s)%s%s", p->listen_address, p->name,
 		    p->upstream.host, p->upstream.port,
@@ -146,7 +233,9 @@ listener_open_all(struct gateway *gw)
 			    "exchange from devices: no forward secrecy on the "
 			    "LAN leg", p->name);
 	}
-	return 0;
+	if (conf->npolicies == 0)
+		log_warnx("no policy in %s: nothing to serve until one is "
+		    "added and tlsgw reloaded", conf->policy_dir);
 }
 
 void
@@ -155,11 +244,8 @@ listener_close_all(struct gateway *gw)
 	size_t i;
 
 	for (i = 0; i < gw->nlisteners; i++) {
-		struct listener *l = gw->listeners[i];
-
-		evconnlistener_free(l->evl);
-		event_free(l->resume);
-		free(l);
+		listener_stop(gw->listeners[i]);
+		listener_unref(gw->listeners[i]);
 	}
 	free(gw->listeners);
 	gw->listeners = NULL;

@@ -1,10 +1,12 @@
 /*
  * listener.h: one listening socket per distinct [listen] address; the
- * policies sharing it are told apart by SNI.
+ * policies sharing it are told apart by SNI.  Listeners survive a reload
+ * when their address stays, so devices never see a refused connect.
  */
 #ifndef TLSGW_LISTENER_H
 #define TLSGW_LISTENER_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include <event2/listener.h>
@@ -13,19 +15,33 @@
 
 struct listener {
 	struct gateway *gw;
-	struct evconnlistener *evl;
+	struct evconnlistener *evl;  /* NULL once closed */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	const char *address;         /* as written in the first policy */
+	char address[64];            /* as written in the policy */
 	struct event *resume;        /* re-enables accept after EMFILE */
+	unsigned refs;               /* the gateway's list + connections */
 	bool paused_logged;
+	bool keep;                   /* scratch for listener_sync */
 };
 
-/* Open a listener for every distinct address of the configuration.
- * Returns 0, or -1 after logging what failed. */
-int listener_open_all(struct gateway *gw);
+/*
+ * Make the open listeners match conf: open the addresses that are new
+ * (all or nothing: on a failure, the ones opened here are closed again
+ * and -1 is returned), keep the ones that stay.  listener_prune then
+ * closes the ones conf no longer has, once the new set is committed.
+ */
+int listener_sync(struct gateway *gw, const struct gateway_conf *conf);
+void listener_prune(struct gateway *gw);
 
-/* Stop accepting and free every listener. */
+/* Log the policies served, one line each. */
+void listener_log_policies(const struct gateway_conf *conf);
+
+/* Stop accepting and drop every listener (stop, exit). */
 void listener_close_all(struct gateway *gw);
+
+/* A connection holds its listener while it lives. */
+struct listener *listener_ref(struct listener *l);
+void listener_unref(struct listener *l);
 
 #endif

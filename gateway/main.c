@@ -34,8 +34,8 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/tlsgw/tlsgw.ini"
-/* Seconds connections get to flush their close on SIGTERM/SIGINT. */
-#define STOP_DRAIN_SEC 5
+/* Seconds closing connections get to flush their close_notify. */
+#define STOP_CLOSE_SEC 5
 
 struct options {
 	const char *config;
@@ -128,36 +128,59 @@ load_config(const char *path)
 	return conf;
 }
 
+/* Drain time is over: close what is left cleanly, then leave. */
+static void
+on_drain_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	struct timeval close_wait = { STOP_CLOSE_SEC, 0 };
+
+	(void)fd;
+	(void)what;
+	if (gw->nconns == 0) {
+		event_base_loopexit(gw->base, NULL);
+		return;
+	}
+	log_info("closing %u connections", gw->nconns);
+	conn_close_all(gw, "gateway stopping");
+	event_base_loopexit(gw->base, &close_wait);
+}
+
+/* First SIGTERM/SIGINT: stop accepting and let live connections drain;
+ * a second one closes everything at once. */
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct gateway *gw = arg;
-	struct timeval drain = { STOP_DRAIN_SEC, 0 };
+	struct timeval drain = { (time_t)gw->cfg->conf->drain_timeout, 0 };
 
 	(void)what;
 	if (gw->stopping) {
+		log_info("signal %d again: closing now", (int)sig);
+		on_drain_over(-1, 0, gw);
+		return;
+	}
+	gw->stopping = true;
+	listener_close_all(gw);
+	if (gw->nconns == 0) {
+		log_info("signal %d: stopping", (int)sig);
 		event_base_loopexit(gw->base, NULL);
 		return;
 	}
-	log_info("signal %d: stopping, closing %u connections", (int)sig,
-	    gw->nconns);
-	gw->stopping = true;
-	listener_close_all(gw);
-	conn_close_all(gw, "gateway stopping");
-	if (gw->nconns == 0)
-		event_base_loopexit(gw->base, NULL);
-	else
-		event_base_loopexit(gw->base, &drain);
+	log_info("signal %d: stopping; %u live connections may drain for up "
+	    "to %ld s", (int)sig, gw->nconns, (long)drain.tv_sec);
+	event_base_once(gw->base, -1, EV_TIMEOUT, on_drain_over, gw, &drain);
 }
 
 static void
 on_hup_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct gateway *gw = arg;
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_warnx("SIGHUP: live reload is not available in this version; "
-	    "restart tlsgw to apply configuration changes");
+	if (!gw->stopping)
+		gateway_reload(gw);
 }
 
 /* Switch to the configured user once ports are bound and keys loaded.
@@ -198,7 +221,7 @@ drop_privileges(const char *user)
 
 /* Run the loop until a stop signal. */
 static int
-run(struct gateway_conf *conf, bool foreground)
+run(const char *path, struct gateway_conf *conf, bool foreground)
 {
 	struct gateway *gw;
 	struct event *sigint, *sigterm, *sighup;
@@ -207,12 +230,12 @@ run(struct gateway_conf *conf, bool foreground)
 	gw = calloc(1, sizeof *gw);
 	if (gw == NULL)
 		fatalx("out of memory");
-	gw->conf = conf;
+	gw->config_path = path;
 	gw->base = event_base_new();
 	if (gw->base == NULL)
 		fatalx("cannot create the event loop");
 	signal(SIGPIPE, SIG_IGN);
-	if (listener_open_all(gw) < 0)
+	if (gateway_start(gw, conf) < 0)
 		goto out;
 	if (drop_privileges(conf->user) < 0)
 		goto out;
@@ -226,8 +249,8 @@ run(struct gateway_conf *conf, bool foreground)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sighup, NULL);
-	log_info("%s %s ready (%zu policies)", PACKAGE_NAME, PACKAGE_VERSION,
-	    conf->npolicies);
+	log_info("%s %s ready (%zu policies, pid %ld)", PACKAGE_NAME,
+	    PACKAGE_VERSION, conf->npolicies, (long)getpid());
 	event_base_dispatch(gw->base);
 	event_free(sigint);
 	event_free(sigterm);
@@ -236,6 +259,7 @@ run(struct gateway_conf *conf, bool foreground)
 out:
 	listener_close_all(gw);
 	conn_free_all(gw);
+	config_unref(gw->cfg);
 	event_base_free(gw->base);
 	free(gw);
 	return rc;
@@ -246,6 +270,7 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct gateway_conf *conf;
+	char *abs_config;
 	int rc;
 
 	memset(&o, 0, sizeof o);
@@ -257,21 +282,26 @@ main(int argc, char **argv)
 		return 1;
 	}
 	conf = load_config(o.config);
-	if (conf == NULL) {
+	/* daemon() changes directory: reload must find the same file. */
+	abs_config = realpath(o.config, NULL);
+	if (conf == NULL || abs_config == NULL) {
+		free(abs_config);
+		policy_free(conf);
 		wolfSSL_Cleanup();
 		return 1;
 	}
 	if (o.check_only) {
 		printf("tlsgw: configuration OK (%s, %zu policies)\n", o.config,
 		    conf->npolicies);
+		free(abs_config);
 		policy_free(conf);
 		wolfSSL_Cleanup();
 		return 0;
 	}
 	log_init(o.foreground, conf->log_level);
-	rc = run(conf, o.foreground);
+	rc = run(abs_config, conf, o.foreground);
+	free(abs_config);
 	resolve_flush();
-	policy_free(conf);
 	wolfSSL_Cleanup();
 	return rc;
 }

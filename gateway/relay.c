@@ -71,7 +71,7 @@ relay_pump(struct leg *from)
 {
 	struct conn *c = from->conn;
 	struct leg *to = from->peer;
-	size_t limit = c->gw->conf->buffer_size;
+	size_t limit = conn_conf(c)->buffer_size;
 	unsigned char *buf = c->gw->relay_buf;
 	char text[96];
 	int n, err;
@@ -123,7 +123,7 @@ relay_on_drained(struct leg *leg)
 	if (leg->write_closed && leg_output_len(leg) == 0)
 		shutdown(bufferevent_getfd(leg->bev), SHUT_WR);
 	if (peer->paused &&
-	    leg_output_len(leg) < leg->conn->gw->conf->buffer_size) {
+	    leg_output_len(leg) < conn_conf(leg->conn)->buffer_size) {
 		peer->paused = false;
 		bufferevent_enable(peer->bev, EV_READ);
 		relay_pump(peer);

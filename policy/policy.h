@@ -88,6 +88,7 @@ struct gateway_conf {
 	unsigned handshake_timeout;    /* seconds, default 10 */
 	unsigned idle_timeout;         /* seconds, default 300 */
 	size_t buffer_size;            /* bytes queued per direction, 64 KiB */
+	unsigned drain_timeout;        /* seconds to drain on SIGTERM */
 	struct policy **policies;      /* sorted by file name */
 	size_t npolicies;
 };

@@ -1,0 +1,101 @@
+/*
+ * reload.c: configurations as shared, counted objects, and the
+ * transactional reload: everything is loaded and every listener opened
+ * before anything changes; on any error the running set stays.  Live
+ * connections keep the configuration (and policy) they started with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "resolve.h"
+
+struct config *
+config_new(struct gateway_conf *conf)
+{
+	struct config *cfg = calloc(1, sizeof *cfg);
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->conf = conf;
+	cfg->refs = 1;
+	return cfg;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg == NULL || --cfg->refs > 0)
+		return;
+	policy_free(cfg->conf);
+	free(cfg);
+}
+
+int
+gateway_start(struct gateway *gw, struct gateway_conf *conf)
+{
+	gw->cfg = config_new(conf);
+	if (gw->cfg == NULL) {
+		policy_free(conf);
+		return -1;
+	}
+	if (listener_sync(gw, conf) < 0)
+		return -1;
+	listener_log_policies(conf);
+	return 0;
+}
+
+/* Every message of a failed or warned load goes to the log. */
+static void
+reload_log_diag(const struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nlines; i++)
+		log_warnx("reload: %s", d->lines[i]);
+}
+
+void
+gateway_reload(struct gateway *gw)
+{
+	struct gateway_conf *conf;
+	struct config *cfg;
+	struct diag d;
+
+	log_info("SIGHUP: reloading %s", gw->config_path);
+	diag_init(&d);
+	conf = policy_load(gw->config_path, &d);
+	reload_log_diag(&d);
+	diag_free(&d);
+	if (conf == NULL) {
+		log_warnx("reload failed: keeping the running configuration");
+		return;
+	}
+	cfg = config_new(conf);
+	if (cfg == NULL || listener_sync(gw, conf) < 0) {
+		log_warnx("reload failed: cannot open every listener; keeping "
+		    "the running configuration");
+		if (cfg != NULL)
+			config_unref(cfg);
+		else
+			policy_free(conf);
+		return;
+	}
+	listener_prune(gw);
+	config_unref(gw->cfg);
+	gw->cfg = cfg;
+	log_set_level(conf->log_level);
+	resolve_flush();
+	listener_log_policies(conf);
+	log_info("reloaded: %zu policies; %u live connections keep their "
+	    "previous policy until they close", conf->npolicies, gw->nconns);
+}
