@@ -250,13 +250,16 @@ conn_log_summary(struct conn *c)
 	else
 		snprintf(mfl, sizeof mfl, "-");
 	conn_log(c, LOG_LEVEL_INFO, "close policy=%s device=%s suite=%s cert=%s "
-	    "mfl=%s sni=%s upstream=%s upstream_suite=%s in=%llu out=%llu "
+	    "mfl=%s sni=%s upstream=%s upstream_suite=%s resumed=%s "
+	    "in=%llu out=%llu "
 	    "duration=%ld.%03lds reason=\"%s\"",
 	    p ? p->name : "-", leg_version(&c->device),
 	    leg_suite(&c->device, dsuite, sizeof dsuite),
 	    c->device.open ? cert_kind_name(c->cert) : "-", mfl,
 	    c->sni ? c->sni : "-", leg_version(&c->upstream),
 	    leg_suite(&c->upstream, usuite, sizeof usuite),
+	    c->upstream.open ? (wolfSSL_session_reused(c->upstream.ssl) ?
+	    "yes" : "no") : "-",
 	    (unsigned long long)c->device.bytes,
 	    (unsigned long long)c->upstream.bytes,
 	    (long)d.tv_sec, (long)(d.tv_usec / 1000),

@@ -29,6 +29,7 @@
 #include "certsel.h"
 #include "clienthello.h"
 #include "policy.h"
+#include "tickets.h"
 
 struct listener;
 
@@ -37,6 +38,7 @@ struct listener;
  * connection ends (reload.c). */
 struct config {
 	struct gateway_conf *conf;
+	struct ticket_cache *tickets;    /* one per policy, same order */
 	unsigned refs;
 };
 
@@ -95,12 +97,16 @@ struct conn {
 	struct timeval last_active;
 	const char *close_reason;
 	bool summary_logged;
+	bool ticket_collected;       /* upstream ticket kept for reuse */
 };
 
 /* reload.c */
 struct config *config_new(struct gateway_conf *conf);
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
+/* The ticket cache of a policy of cfg. */
+struct ticket_cache *config_tickets(struct config *cfg,
+    const struct policy *p);
 /* Start serving conf (first start); -1 when a listener fails. */
 int gateway_start(struct gateway *gw, struct gateway_conf *conf);
 /* SIGHUP: load everything anew, swap on full success only. */
@@ -163,6 +169,9 @@ void upstream_on_connected(struct conn *c);
 void upstream_on_connect_error(struct conn *c, int err);
 void upstream_on_read(struct conn *c);
 void upstream_on_eof(struct conn *c);
+/* The broker's ticket arrives after the handshake, with data: take it
+ * once it is there. */
+void upstream_keep_ticket(struct conn *c);
 
 /* relay.c */
 void relay_pump(struct leg *from);

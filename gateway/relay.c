@@ -95,8 +95,11 @@ relay_pump(struct leg *from)
 			continue;
 		}
 		err = wolfSSL_get_error(from->ssl, n);
-		if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+		if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
+			if (from == &c->upstream)
+				upstream_keep_ticket(c);
 			return;
+		}
 		if (err == WOLFSSL_ERROR_ZERO_RETURN) {
 			relay_end_direction(from, "close_notify");
 			return;

@@ -19,6 +19,11 @@ config_new(struct gateway_conf *conf)
 
 	if (cfg == NULL)
 		return NULL;
+	cfg->tickets = calloc(conf->npolicies + 1, sizeof *cfg->tickets);
+	if (cfg->tickets == NULL) {
+		free(cfg);
+		return NULL;
+	}
 	cfg->conf = conf;
 	cfg->refs = 1;
 	return cfg;
@@ -34,10 +39,27 @@ config_ref(struct config *cfg)
 void
 config_unref(struct config *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL || --cfg->refs > 0)
 		return;
+	for (i = 0; i < cfg->conf->npolicies; i++)
+		tickets_clear(&cfg->tickets[i]);
+	free(cfg->tickets);
 	policy_free(cfg->conf);
 	free(cfg);
+}
+
+struct ticket_cache *
+config_tickets(struct config *cfg, const struct policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->conf->npolicies; i++)
+		if (cfg->conf->policies[i] == p)
+			return &cfg->tickets[i];
+	/* Not reached: a connection's policy belongs to its config. */
+	return &cfg->tickets[cfg->conf->npolicies];
 }
 
 int

@@ -96,6 +96,7 @@ upstream_on_connected(struct conn *c)
 		upstream_fail(c, "handshake failed", err);
 		return;
 	}
+	tickets_offer(config_tickets(c->cfg, c->policy), ssl);
 	upstream_handshake(c);
 }
 
@@ -176,6 +177,14 @@ upstream_handshake(struct conn *c)
 		return;
 	upstream_fail(c, "handshake failed", upstream_explain(c, err, why,
 	    sizeof why));
+}
+
+void
+upstream_keep_ticket(struct conn *c)
+{
+	if (!c->ticket_collected && c->upstream.open)
+		c->ticket_collected = tickets_collect(
+		    config_tickets(c->cfg, c->policy), c->upstream.ssl);
 }
 
 void

@@ -1,0 +1,34 @@
+/*
+ * tickets.h: TLS session tickets from each upstream, kept per policy so
+ * that a device reconnecting costs the broker no full handshake.
+ */
+#ifndef TLSGW_TICKETS_H
+#define TLSGW_TICKETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+/* Enough for a burst of reconnects; each resumed connection brings a
+ * fresh ticket back, so the cache refills itself. */
+#define TICKETS_PER_UPSTREAM 8
+
+struct ticket_cache {
+	WOLFSSL_SESSION *s[TICKETS_PER_UPSTREAM];
+	unsigned n;
+};
+
+/* Offer the newest cached ticket on ssl (each ticket is used once).
+ * Returns true when one was set. */
+bool tickets_offer(struct ticket_cache *tc, WOLFSSL *ssl);
+
+/* Keep the session of ssl once it carries a ticket; returns true when
+ * one was taken (call again later while it returns false). */
+bool tickets_collect(struct ticket_cache *tc, WOLFSSL *ssl);
+
+/* Free every cached session. */
+void tickets_clear(struct ticket_cache *tc);
+
+#endif
