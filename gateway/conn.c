@@ -40,7 +40,7 @@ static void conn_finish(struct conn *c);
 void
 conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
 {
-	char msg[900];
+	char msg[1900];
 	va_list ap;
 
 	if (!log_enabled(level))

@@ -162,7 +162,7 @@ device_peek_hello(struct conn *c)
 static void
 device_explain_failure(struct conn *c, int err)
 {
-	char why[700], offer[600], errtext[96];
+	char why[700], offer[800], errtext[96];
 	WOLFSSL_ALERT_HISTORY h;
 
 	if (c->hello != NULL && explain_refusal(c->hello, c->policy, why,

@@ -12,9 +12,9 @@
 
 #include "explain.h"
 
-#define EXPLAIN_OFFER_SUITES  16	/* names shown before "... (N more)" */
+#define EXPLAIN_OFFER_SUITES  8 	/* names shown before "... (N more)" */
 #define EXPLAIN_OFFER_GROUPS  8
-#define EXPLAIN_OFFER_SIGALGS 10
+#define EXPLAIN_OFFER_SIGALGS 6 
 #define EXPLAIN_REFUSE_SUITES 8
 #define EXPLAIN_NAME_MAX      96	/* one suite name with its reason */
 #define EXPLAIN_TAIL_MAX      512	/* the fix text after a list */

@@ -56,7 +56,7 @@ static void
 log_vemit(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)
 {
-	char line[1024];
+	char line[2048];
 	int n;
 
 	if (!log_enabled(level))

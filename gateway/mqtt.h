@@ -127,7 +127,7 @@ const char *mqtt_strerror(int result);
  * With out == NULL returns the length it would write.  Otherwise
  * writes into out (which must not overlap c's buffer or the new
  * fields) and returns the length, or a negative enum mqtt_result:
- * MQTT_TOO_BIG (does not fit outcap; nothing useful is in out),
+ * MQTT_TOO_BIG (does not fit outcap; out is left untouched),
  * MQTT_BAD_LENGTH (a field over 65535 bytes), MQTT_BAD_UTF8 (client id
  * or username), MQTT_BAD_FLAGS (password without username before 5.0).
  */

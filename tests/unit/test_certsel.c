@@ -365,7 +365,7 @@ static const struct offer_case offer_cases[] = {
 	    "MFL 1024" }, "more)" },
 	{ HELLO(hello_esp8266_arduino), { "TLS_ECDHE_ECDSA_WITH_CHACHA20_"
 	    "POLY1305_SHA256, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-	    "(29 more)", "x25519", "MFL 512" }, NULL },
+	    "(37 more)", "x25519", "MFL 512" }, NULL },
 	{ HELLO(hello_esp8266_lesssecure), { "no SNI", "MFL 512" }, NULL },
 	{ HELLO(hello_micropython_mbedtls), { "TLS_RSA_WITH_AES_128_CBC_SHA;",
 	    "secp192k1", "SNI gw.lan" }, "0x00FF" },
