@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "inspect.h"
 #include "listener.h"
 #include "log.h"
 #include "suites.h"
@@ -250,13 +251,14 @@ conn_log_summary(struct conn *c)
 	else
 		snprintf(mfl, sizeof mfl, "-");
 	conn_log(c, LOG_LEVEL_INFO, "close policy=%s device=%s suite=%s cert=%s "
-	    "mfl=%s sni=%s upstream=%s upstream_suite=%s resumed=%s "
+	    "mfl=%s sni=%s id=%s upstream=%s upstream_suite=%s resumed=%s "
 	    "in=%llu out=%llu "
 	    "duration=%ld.%03lds reason=\"%s\"",
 	    p ? p->name : "-", leg_version(&c->device),
 	    leg_suite(&c->device, dsuite, sizeof dsuite),
 	    c->device.open ? cert_kind_name(c->cert) : "-", mfl,
-	    c->sni ? c->sni : "-", leg_version(&c->upstream),
+	    c->sni ? c->sni : "-", c->identity ? c->identity : "-",
+	    leg_version(&c->upstream),
 	    leg_suite(&c->upstream, usuite, sizeof usuite),
 	    c->upstream.open ? (wolfSSL_session_reused(c->upstream.ssl) ?
 	    "yes" : "no") : "-",
@@ -338,6 +340,8 @@ conn_free(struct conn *c)
 	event_free(c->timer);
 	free(c->hello);
 	free(c->sni);
+	free(c->identity);
+	inspect_free(c);
 	listener_unref(c->listener);
 	config_unref(c->cfg);
 	gw->nconns--;

@@ -98,6 +98,9 @@ struct conn {
 	const char *close_reason;
 	bool summary_logged;
 	bool ticket_collected;       /* upstream ticket kept for reuse */
+	bool inspecting;             /* [mqtt] inspect: CONNECT not yet seen */
+	struct evbuffer *mqtt_in;    /* device bytes of a partial CONNECT */
+	char *identity;              /* device certificate CN, if any */
 };
 
 /* reload.c */
@@ -177,5 +180,7 @@ void upstream_keep_ticket(struct conn *c);
 void relay_pump(struct leg *from);
 void relay_on_drained(struct leg *leg);
 void relay_on_eof(struct leg *leg);
+/* Encrypt and queue n bytes on a leg; -1 (connection closing) on error. */
+int relay_send(struct leg *to, const uint8_t *buf, size_t n);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "explain.h"
+#include "identity.h"
 #include "listener.h"
 #include "log.h"
 #include "tlsio.h"
@@ -121,6 +122,7 @@ device_route(struct conn *c)
 		conn_close(c, "out of memory");
 		return;
 	}
+	c->inspecting = c->policy->mqtt.inspect;
 	conn_set_state(c, CONN_HANDSHAKE);
 	upstream_start(c);
 	if (c->state == CONN_HANDSHAKE)
@@ -218,6 +220,10 @@ device_handshake(struct conn *c)
 	if (ret == WOLFSSL_SUCCESS) {
 		c->device.open = true;
 		device_warn_legacy(c);
+		if (identity_check(c) < 0) {
+			conn_close(c, "device identity refused");
+			return;
+		}
 		free(c->hello);
 		c->hello = NULL;
 		conn_log(c, LOG_LEVEL_DEBUG, "device handshake done");

@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "inspect.h"
 #include "tlsio.h"
 
 /* Stop reading from a leg until its peer's output drains. */
@@ -37,6 +38,22 @@ relay_write(struct leg *to, const unsigned char *buf, int n)
 			return -1;
 		buf += w;
 		n -= w;
+	}
+	return 0;
+}
+
+int
+relay_send(struct leg *to, const uint8_t *buf, size_t n)
+{
+	struct conn *c = to->conn;
+
+	if (n == 0)
+		return 0;
+	if (to->write_closed || relay_write(to, buf, (int)n) < 0) {
+		conn_log(c, LOG_LEVEL_INFO, "%s cannot take more data", to->name);
+		conn_close(c, to == &c->device ? "device write failed" :
+		    "upstream write failed");
+		return -1;
 	}
 	return 0;
 }
@@ -85,13 +102,13 @@ relay_pump(struct leg *from)
 		if (n > 0) {
 			from->bytes += (uint64_t)n;
 			conn_touch(c);
-			if (to->write_closed || relay_write(to, buf, n) < 0) {
-				conn_log(c, LOG_LEVEL_INFO, "%s cannot take more data",
-				    to->name);
-				conn_close(c, to == &c->device ? "device write failed" :
-				    "upstream write failed");
-				return;
+			if (from == &c->device && c->inspecting) {
+				if (inspect_device_data(c, buf, (size_t)n) < 0)
+					return;
+				continue;
 			}
+			if (relay_send(to, buf, (size_t)n) < 0)
+				return;
 			continue;
 		}
 		err = wolfSSL_get_error(from->ssl, n);

@@ -47,10 +47,28 @@ struct device_conf {
 	uint16_t min_version;          /* TLSV_TLS12 (default) or TLSV_TLS13 */
 	char *client_ca;               /* PEM CA file: devices must present a
 	                                  certificate it signed; NULL: none */
+	char **allow;                  /* identities allowed; none: any */
+	size_t nallow;
 	/* Ready server contexts: NULL when that certificate is absent.
 	 * Cipher list, versions and groups are set; I/O callbacks are not. */
 	WOLFSSL_CTX *ctx_rsa;
 	WOLFSSL_CTX *ctx_ecdsa;
+};
+
+enum mqtt_client_id_mode {
+	MQTT_CLIENT_ID_PASSTHROUGH,
+	MQTT_CLIENT_ID_DEVICE_CN,
+	MQTT_CLIENT_ID_PREFIX,
+};
+
+struct mqtt_conf {
+	bool inspect;
+	enum mqtt_client_id_mode client_id_mode;
+	char *client_id_prefix;
+	char *username;
+	char *password;
+	size_t password_len;
+	size_t max_connect_size;
 };
 
 struct upstream_conf {
@@ -73,6 +91,7 @@ struct policy {
 	char *listen_sni;              /* NULL: serves every hello */
 	struct device_conf device;
 	struct upstream_conf upstream;
+	struct mqtt_conf mqtt;
 };
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
