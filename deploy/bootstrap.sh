@@ -12,6 +12,12 @@
 #
 # Packages are installed with apt-get only when one is missing (then
 # `apt-get update` first), as root directly or through sudo.
+#
+# tlsgw is built against the lean, static wolfSSL a router ships
+# (deploy/build-wolfssl.sh: Debian's wolfSSL source with our options);
+# TLSGW_WOLFSSL=system builds against Debian's libwolfssl instead.
+# `check` then also runs the whole suite against the other library, in
+# a build from the distribution tarball (make distcheck).
 set -eu
 
 usage() {
@@ -73,19 +79,66 @@ ncpu() {
 	nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1
 }
 
+WOLFSSL=${TLSGW_WOLFSSL:-lean}
+case $WOLFSSL in
+lean | system) ;;
+*) echo "bootstrap: TLSGW_WOLFSSL must be lean or system" >&2; exit 2 ;;
+esac
+
+# The lean wolfSSL: fetched from Debian's sources once, rebuilt only
+# when its options change.
+lean_wolfssl() {
+	echo "bootstrap: sh deploy/build-wolfssl.sh"
+	sh "$root/deploy/build-wolfssl.sh"
+}
+
+# True when config.status was made for another wolfSSL than $1.
+configured_for_other() {
+	! grep -q -- "--with-wolfssl=$1" config.status 2>/dev/null
+}
+
 build() {
+	[ "$WOLFSSL" = lean ] && lean_wolfssl
 	# (find -newer: `test -nt` is not POSIX)
-	if [ ! -x configure ] || [ -n "$(find configure.ac -newer configure)" ]; then
+	if [ ! -x configure ] || [ -n "$(find configure.ac Makefile.am -newer configure)" ]; then
 		echo "bootstrap: autoreconf -fi"
 		autoreconf -fi
 	fi
 	if [ ! -f Makefile ] || [ ! -f config.status ] ||
-		[ -n "$(find configure -newer config.status)" ]; then
-		echo "bootstrap: ./configure"
-		./configure
+		[ -n "$(find configure -newer config.status)" ] ||
+		configured_for_other "$WOLFSSL"; then
+		echo "bootstrap: ./configure --with-wolfssl=$WOLFSSL"
+		./configure --with-wolfssl="$WOLFSSL"
+		# tlsgw does not depend on the library file: relink everything.
+		make clean >/dev/null 2>&1 || true
 	fi
 	echo "bootstrap: make -j$(ncpu)"
 	make -j"$(ncpu)"
+}
+
+# make check in the current directory; on failure print the failed logs.
+run_check() {
+	status=0
+	make -j"$(ncpu)" check || status=$?
+	if [ "$status" -ne 0 ]; then
+		echo "bootstrap: make check failed (status $status); test-suite.log:" >&2
+		if [ -f test-suite.log ]; then
+			cat test-suite.log >&2
+		else
+			echo "bootstrap: no test-suite.log (the build of the tests failed?)" >&2
+		fi
+	fi
+	return "$status"
+}
+
+# The whole suite against the other wolfSSL, from a copy of the sources
+# (`make dist`) built out of tree, so the main build stays as it is.
+check_other() {
+	other=system
+	[ "$WOLFSSL" = system ] && { other=lean; lean_wolfssl; }
+	echo "bootstrap: the whole suite again, against the $other wolfSSL (make distcheck)"
+	make distcheck DISTCHECK_CONFIGURE_FLAGS="--with-wolfssl=$(
+		[ "$other" = lean ] && echo "$root/.wolfssl/lean" || echo system)"
 }
 
 install_missing
@@ -99,16 +152,7 @@ demo)
 	exec sh "$root/deploy/demo.sh"
 	;;
 check)
-	status=0
-	make -j"$(ncpu)" check || status=$?
-	if [ "$status" -ne 0 ]; then
-		echo "bootstrap: make check failed (status $status); test-suite.log:" >&2
-		if [ -f test-suite.log ]; then
-			cat test-suite.log >&2
-		else
-			echo "bootstrap: no test-suite.log (the build of the tests failed?)" >&2
-		fi
-	fi
-	exit "$status"
+	run_check
+	check_other
 	;;
 esac

@@ -45,23 +45,30 @@
  */
 enum mqtt_result {
 	MQTT_OK = 0,
-	MQTT_NEED_MORE = 1,       /* a CONNECT so far; wait for more bytes */
-	MQTT_NOT_CONNECT = -1,    /* first byte is not a CONNECT (type 1) */
-	MQTT_BAD_LENGTH = -2,     /* remaining length over 4 bytes, bytes left
-	                           * over after the last field, or (build) a
-	                           * field over 65535 bytes */
-	MQTT_BAD_PROTOCOL = -3,   /* protocol name / level not 3.1, 3.1.1, 5.0 */
-	MQTT_BAD_FLAGS = -4,      /* fixed-header flags not 0, reserved connect
-	                           * flag, will QoS 3, will QoS/retain without
-	                           * will, password without username before 5.0 */
-	MQTT_BAD_UTF8 = -5,       /* protocol name, client id, will topic,
-	                           * username or a 5.0 string property is not
-	                           * MQTT UTF-8 (see mqtt_utf8_valid) */
-	MQTT_BAD_PROPERTIES = -6, /* 5.0: property not allowed in CONNECT / will,
-	                           * repeated, bad length or value */
-	MQTT_TOO_BIG = -7,        /* packet over max_size; (build) output does
-	                           * not fit outcap or 268435455 */
-	MQTT_TRUNCATED = -8,      /* a field runs past the remaining length */
+	/* A CONNECT so far; wait for more bytes. */
+	MQTT_NEED_MORE = 1,
+	/* First byte is not a CONNECT (packet type 1). */
+	MQTT_NOT_CONNECT = -1,
+	/* Remaining length over 4 bytes, or bytes left over after the
+	 * last field; (build) a field over 65535 bytes. */
+	MQTT_BAD_LENGTH = -2,
+	/* Protocol name and level are not 3.1, 3.1.1 or 5.0. */
+	MQTT_BAD_PROTOCOL = -3,
+	/* Fixed-header flags not 0, reserved connect flag set, will QoS
+	 * 3, will QoS or retain without will, password without username
+	 * before 5.0. */
+	MQTT_BAD_FLAGS = -4,
+	/* Client id, will topic, username or a 5.0 string property is
+	 * not MQTT UTF-8 (see mqtt_utf8_valid). */
+	MQTT_BAD_UTF8 = -5,
+	/* 5.0: a property not allowed in a CONNECT or a will, repeated,
+	 * cut short by its block, or with a value the spec forbids. */
+	MQTT_BAD_PROPERTIES = -6,
+	/* Packet over max_size; (build) output over outcap or over the
+	 * 268435455-byte remaining length. */
+	MQTT_TOO_BIG = -7,
+	/* A field runs past the remaining length. */
+	MQTT_TRUNCATED = -8,
 };
 
 /* A view of len bytes at p.  p == NULL: the field is absent. */

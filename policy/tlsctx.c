@@ -176,11 +176,25 @@ tlsctx_compare(const uint16_t *want, size_t nwant, const uint16_t *got,
 	return 0;
 }
 
+/*
+ * wolfSSL_get_ciphers_compat leaves out suites that wolfSSL's own table
+ * dates to SSLv3 when the minimum version is TLS 1.2 (sslCipherMinMaxCheck
+ * in 5.5.4), although the handshake offers them: of ours, the static-RSA
+ * AES-CBC-SHA pair.  Such a suite missing from the read-back is checked by
+ * name instead, and left out of the comparison.
+ */
+static bool
+tlsctx_hidden_in_readback(uint16_t code)
+{
+	return code == 0x002F || code == 0x0035;
+}
+
 int
 tlsctx_check_ciphers(WOLFSSL_CTX *ctx, const uint16_t *codes, size_t n,
     char *err, size_t errlen)
 {
-	uint16_t got[256];
+	uint16_t got[256], want[256];
+	size_t i, j, nwant = 0;
 	int ngot;
 
 	ngot = tlsctx_read_ciphers(ctx, got, NELEM(got));
@@ -191,7 +205,17 @@ tlsctx_check_ciphers(WOLFSSL_CTX *ctx, const uint16_t *codes, size_t n,
 		    "were set", ngot);
 		return -1;
 	}
-	return tlsctx_compare(codes, n, got, (size_t)ngot, err, errlen);
+	for (i = 0; i < n && nwant < NELEM(want); i++) {
+		for (j = 0; j < (size_t)ngot && got[j] != codes[i]; j++)
+			;
+		if (j == (size_t)ngot && tlsctx_hidden_in_readback(codes[i])) {
+			if (tlsctx_check_names(&codes[i], 1, err, errlen) != 0)
+				return -1;
+			continue;
+		}
+		want[nwant++] = codes[i];
+	}
+	return tlsctx_compare(want, nwant, got, (size_t)ngot, err, errlen);
 }
 
 /* The colon-separated wolfSSL names for codes, after refusing anything

@@ -553,7 +553,8 @@ static const struct raw_case raw_cases[] = {
 	/* 5.0 properties. */
 	{ "5.0 all CONNECT properties", BODY(H5 "\x02" KA "\x2e"
 	    "\x11\x00\x00\x00\x3c" "\x15\x00\x05" "SCRAM"
-	    "\x16\x00\x02" "\x01\x02" "\x17\x01" "\x19\x00" "\x21\x00\x0a" "\x22\x00\x00"
+	    "\x16\x00\x02" "\x01\x02" "\x17\x01" "\x19\x00" "\x21\x00\x0a"
+	    "\x22\x00\x00"
 	    "\x26\x00\x01" "k" "\x00\x01" "v" "\x26\x00\x01" "k" "\x00\x00"
 	    "\x27\x00\x01\x00\x00" ID), 0, MQTT_OK, 64 },
 	{ "5.0 all will properties", BODY(H5 "\x06" KA NOPROPS ID "\x2a"
@@ -1227,6 +1228,47 @@ START_TEST(test_build_long_fields)
 }
 END_TEST
 
+/*
+ * Sizes near the 268435455-byte limit, asked with out == NULL so that
+ * no field byte is read: the 3- and 4-byte remaining lengths, and the
+ * refusals past the limit.
+ */
+START_TEST(test_build_limits)
+{
+	static const uint8_t dummy[1];
+	const struct captured_packet *p = capture("v5-will");
+	struct mqtt_connect m;
+	uint8_t *copy;
+	size_t base, small;
+
+	ck_assert_int_eq(parse_keep(p->bytes, p->len, BIG, &m, &copy),
+	    MQTT_OK);
+	/* Remaining length without the CONNECT properties and their
+	 * 1-byte length: 109 - 1 - 3. */
+	base = 105;
+	small = m.properties.len;
+	m.properties.p = dummy;
+	m.properties.len = 2097151 - base - 3;	/* 3-byte lengths */
+	ck_assert_int_eq(mqtt_connect_build(&m, NULL, NULL, NULL, NULL, 0),
+	    (ssize_t)(1 + 3 + 2097151));
+	m.properties.len = 3000000;		/* 4-byte lengths */
+	ck_assert_int_eq(mqtt_connect_build(&m, NULL, NULL, NULL, NULL, 0),
+	    (ssize_t)(1 + 4 + base + 4 + 3000000));
+	m.properties.len = MQTT_MAX_REMAINING - base - 4;
+	ck_assert_int_eq(mqtt_connect_build(&m, NULL, NULL, NULL, NULL, 0),
+	    (ssize_t)(1 + 4 + MQTT_MAX_REMAINING));
+	m.properties.len++;
+	ck_assert_int_eq(mqtt_connect_build(&m, NULL, NULL, NULL, NULL, 0),
+	    MQTT_TOO_BIG);
+	m.properties.len = small;
+	m.will_properties.p = dummy;
+	m.will_properties.len = MQTT_MAX_REMAINING + 1;
+	ck_assert_int_eq(mqtt_connect_build(&m, NULL, NULL, NULL, NULL, 0),
+	    MQTT_TOO_BIG);
+	free(copy);
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
 	int r;
@@ -1270,6 +1312,7 @@ mqtt_suite(void)
 	    NELEM(captured_packets));
 	tcase_add_loop_test(build, test_build_bad, 0, NELEM(build_bads));
 	tcase_add_test(build, test_build_long_fields);
+	tcase_add_test(build, test_build_limits);
 	suite_add_tcase(s, real);
 	suite_add_tcase(s, raw);
 	suite_add_tcase(s, utf8);

@@ -21,7 +21,9 @@ top=$(cd "$(dirname "$0")/../../.." && pwd)
 tmp=$(mktemp -d)
 mpid=
 cleanup() {
-	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null || true
+	if [ -n "$mpid" ]; then
+		kill "$mpid" 2>/dev/null || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
