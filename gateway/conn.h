@@ -97,6 +97,7 @@ struct conn {
 	struct timeval last_active;
 	const char *close_reason;
 	bool summary_logged;
+	bool ticket_arrived;         /* the broker sent a session ticket */
 	bool ticket_collected;       /* upstream ticket kept for reuse */
 	bool inspecting;             /* [mqtt] inspect: CONNECT not yet seen */
 	struct evbuffer *mqtt_in;    /* device bytes of a partial CONNECT */

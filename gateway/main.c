@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "pki.h"
 #include "policy.h"
 #include "resolve.h"
 
@@ -273,6 +274,16 @@ main(int argc, char **argv)
 	char *abs_config;
 	int rc;
 
+	/* `tlsgw pki ...`: the local CA (pki.c), its own options. */
+	if (argc > 1 && strcmp(argv[1], "pki") == 0) {
+		if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+			fprintf(stderr, "tlsgw: cannot initialise wolfSSL\n");
+			return 1;
+		}
+		rc = pki_main(argc - 1, argv + 1);
+		wolfSSL_Cleanup();
+		return rc;
+	}
 	memset(&o, 0, sizeof o);
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0)

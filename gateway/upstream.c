@@ -77,6 +77,21 @@ upstream_on_connect_error(struct conn *c, int err)
 	    evutil_socket_error_to_string(err));
 }
 
+/* wolfSSL calls this in the middle of taking a new ticket: only note it
+ * here, upstream_keep_ticket takes the session once the read is over. */
+static int
+upstream_ticket_cb(WOLFSSL *ssl, const unsigned char *ticket, int len,
+    void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ssl;
+	(void)ticket;
+	(void)len;
+	c->ticket_arrived = true;
+	return 0;
+}
+
 void
 upstream_on_connected(struct conn *c)
 {
@@ -97,6 +112,7 @@ upstream_on_connected(struct conn *c)
 		return;
 	}
 	tickets_offer(config_tickets(c->cfg, c->policy), ssl);
+	wolfSSL_set_SessionTicket_cb(ssl, upstream_ticket_cb, c);
 	upstream_handshake(c);
 }
 
@@ -182,7 +198,10 @@ upstream_handshake(struct conn *c)
 void
 upstream_keep_ticket(struct conn *c)
 {
-	if (!c->ticket_collected && c->upstream.open)
+	/* Only once the broker's NewSessionTicket was processed whole: a
+	 * resumed session holds the old ticket with the new secret until
+	 * then, and the broker would reject its binder. */
+	if (c->ticket_arrived && !c->ticket_collected && c->upstream.open)
 		c->ticket_collected = tickets_collect(
 		    config_tickets(c->cfg, c->policy), c->upstream.ssl);
 }
