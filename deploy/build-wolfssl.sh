@@ -104,7 +104,7 @@ WOLFSSL_OPTIONS="--enable-static --disable-shared
 --enable-sha384 --enable-sha512
 --disable-dh --enable-rsa
 --with-max-rsa-bits=4096 --disable-ocsp --disable-sha3 --disable-pkcs12
---enable-sys-ca-certs --enable-certgen --enable-opensslall
+--enable-sys-ca-certs --enable-certgen --enable-crl --enable-opensslall
 --enable-sp-math-all --disable-fastmath --disable-fpecc
 --disable-examples --disable-crypttests --disable-benchmark
 --disable-jobserver"

@@ -95,7 +95,7 @@ conn_leg_setup(struct conn *c, struct leg *leg, struct leg *peer,
 
 struct conn *
 conn_new(struct gateway *gw, struct listener *l, int fd,
-    const struct sockaddr *sa, int salen)
+    const struct sockaddr *sa, int salen, struct source *src)
 {
 	struct conn *c;
 	struct bufferevent *bev;
@@ -111,9 +111,11 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 		else
 			evutil_closesocket(fd);
 		free(c);
+		limits_release(&gw->limits, src);
 		return NULL;
 	}
 	c->gw = gw;
+	c->source = src;
 	c->cfg = config_ref(gw->cfg);
 	c->listener = listener_ref(l);
 	conn_format_peer(c->peer, sizeof c->peer, sa);
@@ -343,6 +345,9 @@ conn_free(struct conn *c)
 	free(c->identity);
 	inspect_free(c);
 	listener_unref(c->listener);
+	limits_release(&gw->limits, c->source);
+	if (c->policy_slot != NULL)
+		(*c->policy_slot)--;
 	config_unref(c->cfg);
 	gw->nconns--;
 	free(c);

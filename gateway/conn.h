@@ -28,6 +28,7 @@
 
 #include "certsel.h"
 #include "clienthello.h"
+#include "admit.h"
 #include "policy.h"
 #include "tickets.h"
 
@@ -39,6 +40,7 @@ struct listener;
 struct config {
 	struct gateway_conf *conf;
 	struct ticket_cache *tickets;    /* one per policy, same order */
+	unsigned *policy_conns;          /* live connections per policy */
 	unsigned refs;
 };
 
@@ -50,6 +52,7 @@ struct gateway {
 	struct listener **listeners;
 	size_t nlisteners;
 	struct conn *conns;              /* every live connection */
+	struct limits limits;            /* per device address */
 	unsigned nconns;
 	bool stopping;
 	unsigned char relay_buf[16384];  /* plaintext scratch for relay.c */
@@ -83,6 +86,8 @@ struct conn {
 	struct gateway *gw;
 	struct config *cfg;          /* held until the connection ends */
 	struct listener *listener;   /* held until the connection ends */
+	struct source *source;       /* admission record of the address */
+	unsigned *policy_slot;       /* counted in cfg->policy_conns */
 	char peer[64];               /* "ip:port" of the device */
 	enum conn_state state;
 	const struct policy *policy;
@@ -111,6 +116,10 @@ void config_unref(struct config *cfg);
 /* The ticket cache of a policy of cfg. */
 struct ticket_cache *config_tickets(struct config *cfg,
     const struct policy *p);
+/* Count a connection against its policy's max_connections; false (and
+ * nothing counted) when the policy is full. */
+bool config_take_slot(struct config *cfg, const struct policy *p,
+    unsigned **slot);
 /* Start serving conf (first start); -1 when a listener fails. */
 int gateway_start(struct gateway *gw, struct gateway_conf *conf);
 /* SIGHUP: load everything anew, swap on full success only. */
@@ -125,7 +134,7 @@ conn_conf(const struct conn *c)
 
 /* Create a connection for an accepted device socket; takes the fd. */
 struct conn *conn_new(struct gateway *gw, struct listener *l, int fd,
-    const struct sockaddr *sa, int salen);
+    const struct sockaddr *sa, int salen, struct source *src);
 
 /* Move to a new state (logged at debug level) and set its deadline. */
 void conn_set_state(struct conn *c, enum conn_state state);

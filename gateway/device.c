@@ -100,6 +100,23 @@ device_create_tls(struct conn *c)
 	return 0;
 }
 
+/* The policy's max_connections is reached: refuse, logging at most one
+ * line a second. */
+static void
+device_refuse_full(struct conn *c)
+{
+	struct timeval now;
+	unsigned more = 0;
+
+	event_base_gettimeofday_cached(c->gw->base, &now);
+	if (limits_should_log(&c->gw->limits, LIMIT_POLICY, &now, &more))
+		conn_log(c, LOG_LEVEL_WARN, "refused: policy '%s' serves "
+		    "max_connections = %u devices already (%u more refused "
+		    "since the last line)", c->policy->name,
+		    c->policy->max_connections, more);
+	conn_close(c, "policy max_connections");
+}
+
 /* Choose the policy for a parsed hello and start both legs. */
 static void
 device_route(struct conn *c)
@@ -115,6 +132,10 @@ device_route(struct conn *c)
 		    "as the default", l->address, sni ? sni : "(none)",
 		    sni ? sni : "(name)");
 		conn_close(c, "no policy for SNI");
+		return;
+	}
+	if (!config_take_slot(c->cfg, c->policy, &c->policy_slot)) {
+		device_refuse_full(c);
 		return;
 	}
 	if (device_note_hello(c) < 0 || device_create_tls(c) < 0) {

@@ -3,7 +3,9 @@
  * out of file descriptors pauses accepting behind a timer instead of
  * spinning on a listener that stays readable.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,27 +19,76 @@
 #define LISTENER_BACKLOG 256
 #define LISTENER_PAUSE_SEC 1
 
-/* Hand each accepted socket to a new connection, unless we are full. */
+/* One log line per second per kind of refusal, with the count of the
+ * ones not logged: a flood must not become a log flood. */
+static void
+listener_refuse(struct listener *l, const struct sockaddr *sa,
+    enum limit_kind kind, const struct timeval *now)
+{
+	const struct gateway_conf *conf = l->gw->cfg->conf;
+	char peer[INET6_ADDRSTRLEN] = "?";
+	unsigned more = 0;
+
+	if (!limits_should_log(&l->gw->limits, kind, now, &more))
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, peer, sizeof peer);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, peer, sizeof peer);
+	switch (kind) {
+	case LIMIT_SOURCE:
+		log_warnx("%s: refused %s: max_connections_per_source (%u) "
+		    "reached (%u more refused since the last line)", l->address,
+		    peer, conf->max_connections_per_source, more);
+		break;
+	case LIMIT_RATE:
+		log_warnx("%s: refused %s: more than handshakes_per_source (%u) "
+		    "new connections per second (%u more refused since the "
+		    "last line)", l->address, peer, conf->handshakes_per_source,
+		    more);
+		break;
+	default:
+		log_warnx("%s: refused %s: max_connections (%u) reached (%u "
+		    "more refused since the last line)", l->address, peer,
+		    conf->max_connections, more);
+		break;
+	}
+}
+
+/* Hand each accepted socket to a new connection, unless a limit says no. */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
 	struct gateway *gw = l->gw;
+	const struct gateway_conf *conf = gw->cfg->conf;
+	struct source *src = NULL;
+	struct timeval now;
+	enum limit_kind kind = LIMIT_TOTAL;
+	bool refused = false;
 
 	(void)evl;
 	if (gw->stopping) {
 		evutil_closesocket(fd);
 		return;
 	}
-	if (gw->nconns >= gw->cfg->conf->max_connections) {
-		log_warnx("%s: max_connections (%u) reached, refusing a device",
-		    l->address, gw->cfg->conf->max_connections);
+	l->paused_logged = false;
+	event_base_gettimeofday_cached(gw->base, &now);
+	if (gw->nconns >= conf->max_connections)
+		refused = true;
+	else
+		src = limits_admit(&gw->limits, sa,
+		    conf->max_connections_per_source,
+		    conf->handshakes_per_source, &now, &kind, &refused);
+	if (refused) {
+		listener_refuse(l, sa, kind, &now);
 		evutil_closesocket(fd);
 		return;
 	}
-	l->paused_logged = false;
-	conn_new(gw, l, fd, sa, salen);
+	conn_new(gw, l, fd, sa, salen, src);
 }
 
 /* Accept resumes after a pause for descriptors. */

@@ -260,6 +260,7 @@ run(const char *path, struct gateway_conf *conf, bool foreground)
 out:
 	listener_close_all(gw);
 	conn_free_all(gw);
+	limits_free(&gw->limits);
 	config_unref(gw->cfg);
 	event_base_free(gw->base);
 	free(gw);

@@ -20,7 +20,11 @@ config_new(struct gateway_conf *conf)
 	if (cfg == NULL)
 		return NULL;
 	cfg->tickets = calloc(conf->npolicies + 1, sizeof *cfg->tickets);
-	if (cfg->tickets == NULL) {
+	cfg->policy_conns = calloc(conf->npolicies + 1,
+	    sizeof *cfg->policy_conns);
+	if (cfg->tickets == NULL || cfg->policy_conns == NULL) {
+		free(cfg->tickets);
+		free(cfg->policy_conns);
 		free(cfg);
 		return NULL;
 	}
@@ -46,20 +50,40 @@ config_unref(struct config *cfg)
 	for (i = 0; i < cfg->conf->npolicies; i++)
 		tickets_clear(&cfg->tickets[i]);
 	free(cfg->tickets);
+	free(cfg->policy_conns);
 	policy_free(cfg->conf);
 	free(cfg);
 }
 
-struct ticket_cache *
-config_tickets(struct config *cfg, const struct policy *p)
+/* Index of p in cfg; npolicies (a spare slot) if it is not there,
+ * which cannot happen: a connection's policy belongs to its config. */
+static size_t
+config_index(const struct config *cfg, const struct policy *p)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->conf->npolicies; i++)
 		if (cfg->conf->policies[i] == p)
-			return &cfg->tickets[i];
-	/* Not reached: a connection's policy belongs to its config. */
-	return &cfg->tickets[cfg->conf->npolicies];
+			return i;
+	return cfg->conf->npolicies;
+}
+
+struct ticket_cache *
+config_tickets(struct config *cfg, const struct policy *p)
+{
+	return &cfg->tickets[config_index(cfg, p)];
+}
+
+bool
+config_take_slot(struct config *cfg, const struct policy *p, unsigned **slot)
+{
+	unsigned *n = &cfg->policy_conns[config_index(cfg, p)];
+
+	if (p->max_connections > 0 && *n >= p->max_connections)
+		return false;
+	(*n)++;
+	*slot = n;
+	return true;
 }
 
 int

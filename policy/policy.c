@@ -21,6 +21,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -67,23 +68,41 @@ const struct policy_option policy_options[] = {
 	  G(log_level), .help = "Least important messages logged." },
 	{ .name = "max_connections", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_UINT, .min = 1, .max = 1000000, .def = "10000",
-	  G(max_connections),
+	  G(max_connections), .arg = "number",
 	  .help = "Device connections served at once; more are refused "
 	  "with a log line." },
+	{ .name = "max_connections_per_source", .file = POPT_GLOBAL,
+	  .section = "gateway", .type = POPT_UINT, .min = 0, .max = 1000000,
+	  .def = "100", G(max_connections_per_source), .arg = "number",
+	  .help = "Connections one device address may hold at once; more "
+	  "are refused with a log line. 0: no limit." },
+	{ .name = "handshakes_per_source", .file = POPT_GLOBAL,
+	  .section = "gateway", .type = POPT_UINT, .min = 0, .max = 100000,
+	  .def = "20", G(handshakes_per_source), .arg = "per-second",
+	  .help = "New connections one device address may open per second "
+	  "(bursts of twice as many); more are refused with a log line. "
+	  "0: no limit." },
 	{ .name = "handshake_timeout", .file = POPT_GLOBAL,
 	  .section = "gateway", .type = POPT_UINT, .min = 1, .max = 300,
-	  .def = "10", G(handshake_timeout),
+	  .def = "10", G(handshake_timeout), .arg = "seconds",
 	  .help = "Seconds a device has to complete its TLS handshake." },
 	{ .name = "idle_timeout", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_UINT, .min = 0, .max = 86400, .def = "300",
-	  G(idle_timeout),
+	  G(idle_timeout), .arg = "seconds",
 	  .help = "Seconds without traffic either way before a connection "
 	  "is closed; 0: never." },
 	{ .name = "buffer_size", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_SIZE, .min = 4096, .max = 16777216, .def = "65536",
-	  G(buffer_size),
+	  G(buffer_size), .arg = "bytes",
 	  .help = "Bytes queued per direction and connection before the "
 	  "sender is paused; k and m suffixes allowed." },
+	{ .name = "drain_timeout", .file = POPT_GLOBAL, .section = "gateway",
+	  .type = POPT_UINT, .min = 0, .max = 3600, .def = "10",
+	  G(drain_timeout), .arg = "seconds",
+	  .help = "On SIGTERM or SIGINT the gateway stops accepting and lets "
+	  "live connections finish for up to this many seconds, then closes "
+	  "the rest (close_notify both ways); 0: close them at once.  A "
+	  "second signal closes them at once too." },
 
 	/* upstreams.d/NAME.ini: [listen] */
 	{ .name = "address", .file = POPT_POLICY, .section = "listen",
@@ -92,11 +111,23 @@ const struct policy_option policy_options[] = {
 	  .offset3 = offsetof(struct policy, listen_addrlen),
 	  .help = "Local address devices connect to: numeric IPv4:port or "
 	  "[IPv6]:port." },
+	{ .name = "max_connections", .file = POPT_POLICY, .section = "listen",
+	  .type = POPT_UINT, .min = 0, .max = 1000000, .def = "0",
+	  P(max_connections), .arg = "number",
+	  .help = "Devices this policy serves at once; more are refused "
+	  "with a log line. 0: only the global limit applies." },
 	{ .name = "sni", .file = POPT_POLICY, .section = "listen",
-	  .type = POPT_HOST, P(listen_sni),
-	  .help = "Serve only hellos naming this host.  Policies may share "
-	  "an address with distinct sni values; at most one of them without "
-	  "sni, which serves every other hello." },
+	  .type = POPT_SNI, P(listen_sni),
+	  .offset2 = offsetof(struct policy, listen_snis),
+	  .offset3 = offsetof(struct policy, nlisten_snis), .arg = "names",
+	  .help = "Serve only hellos whose SNI is one of these names, "
+	  "separated by commas or blanks: exact DNS names, or wildcards "
+	  "such as *.gw.lan (matches a.gw.lan, not gw.lan nor a.b.gw.lan); "
+	  "case does not matter.  Policies may share an address: a hello "
+	  "goes to the policy naming it exactly, else to the longest "
+	  "matching wildcard, else to the one policy on that address "
+	  "without sni, which also serves hellos without SNI or with an IP "
+	  "address as SNI." },
 
 	/* [device] */
 	{ .name = "cert", .file = POPT_POLICY, .section = "device",
@@ -125,6 +156,18 @@ const struct policy_option policy_options[] = {
 	  .type = POPT_PATH, P(device.client_ca),
 	  .help = "CA certificates (PEM); when set, devices must present a "
 	  "certificate signed by one of them." },
+	{ .name = "client_crl", .file = POPT_POLICY, .section = "device",
+	  .type = POPT_PATH, P(device.client_crl), .arg = "file",
+	  .help = "CRL (PEM) of client_ca, such as the crl.pem of tlsgw pki: "
+	  "devices it lists are refused." },
+	{ .name = "allow", .file = POPT_POLICY, .section = "device",
+	  .type = POPT_LIST, P(device.allow),
+	  .offset2 = offsetof(struct policy, device.nallow),
+	  .arg = "identities",
+	  .help = "Only devices whose certificate names one of these "
+	  "identities (separated by commas or blanks) in its subject CN or a "
+	  "subjectAltName may connect; case does not matter.  Unset: every "
+	  "certificate client_ca signed.  Needs client_ca." },
 
 	/* [upstream] */
 	{ .name = "host", .file = POPT_POLICY, .section = "upstream",
@@ -132,7 +175,7 @@ const struct policy_option policy_options[] = {
 	  .help = "The broker's host name or IP address." },
 	{ .name = "port", .file = POPT_POLICY, .section = "upstream",
 	  .type = POPT_UINT, .min = 1, .max = 65535, .def = "8883",
-	  P(upstream.port), .help = "The broker's TLS port." },
+	  P(upstream.port), .arg = "port", .help = "The broker's TLS port." },
 	{ .name = "sni", .file = POPT_POLICY, .section = "upstream",
 	  .type = POPT_HOST, P(upstream.sni),
 	  .help = "Name sent as SNI and verified in the broker's "
@@ -156,6 +199,40 @@ const struct policy_option policy_options[] = {
 	{ .name = "key", .file = POPT_POLICY, .section = "upstream",
 	  .type = POPT_PATH, P(upstream.key),
 	  .help = "Private key of the client certificate (PEM)." },
+
+	/* [mqtt] */
+	{ .name = "inspect", .file = POPT_POLICY, .section = "mqtt",
+	  .type = POPT_BOOL, .def = "no", P(mqtt.inspect),
+	  .help = "Read the device's MQTT CONNECT (the first packet) and "
+	  "apply client_id, username and password_file to it before it "
+	  "goes upstream; everything after it passes untouched.  The other "
+	  "[mqtt] keys have no effect without inspect = yes." },
+	{ .name = "client_id", .file = POPT_POLICY, .section = "mqtt",
+	  .type = POPT_CLIENT_ID, .def = "passthrough",
+	  P(mqtt.client_id_mode),
+	  .offset2 = offsetof(struct policy, mqtt.client_id_prefix),
+	  .help = "The client id sent upstream: passthrough keeps the "
+	  "device's; device-cn replaces it with the CN of the device's "
+	  "certificate (needs client_ca), so a device cannot take another's "
+	  "session; prefix:TEXT puts TEXT (printable ASCII, no blanks, at "
+	  "most 64 characters) before the device's own." },
+	{ .name = "username", .file = POPT_POLICY, .section = "mqtt",
+	  .type = POPT_STRING, P(mqtt.username), .arg = "name",
+	  .help = "User name put into the CONNECT, replacing the device's; "
+	  "needs password_file." },
+	{ .name = "password_file", .file = POPT_POLICY, .section = "mqtt",
+	  .type = POPT_PATH, P(mqtt.password_file),
+	  .help = "File whose first line (without its line end) is the "
+	  "password put into the CONNECT, replacing the device's; read at "
+	  "start and on reload, at most 4096 bytes, never logged.  Keep it "
+	  "readable by the gateway only (mode 0600 or 0400).  Needs "
+	  "username." },
+	{ .name = "max_connect_size", .file = POPT_POLICY, .section = "mqtt",
+	  .type = POPT_SIZE, .min = 128, .max = 65536, .def = "8192",
+	  P(mqtt.max_connect_size),
+	  .help = "Largest CONNECT packet accepted from a device, in bytes "
+	  "(fixed header included; k suffix allowed); a device sending a "
+	  "larger one is disconnected." },
 };
 
 #define POLICY_NOPTS (sizeof policy_options / sizeof policy_options[0])
@@ -170,6 +247,7 @@ static const struct {
 	{ "listen", POPT_POLICY },
 	{ "device", POPT_POLICY },
 	{ "upstream", POPT_POLICY },
+	{ "mqtt", POPT_POLICY },
 };
 
 #define POLICY_NSECTIONS (sizeof policy_sections / sizeof policy_sections[0])
@@ -757,6 +835,253 @@ policy_parse_suites(struct policy_load *l, const struct policy_option *o,
 	return 0;
 }
 
+/* yes|no and the usual spellings of both. */
+static int
+policy_parse_bool(struct policy_load *l, const struct policy_option *o,
+    const char *value, void *dst)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	bool b;
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			b = true;
+			goto store;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			b = false;
+			goto store;
+		}
+	}
+	diag_error(l->d, l->file, l->line, "%s: \"%s\" is not yes or no",
+	    o->name, value);
+	return -1;
+store:
+	memcpy(dst, &b, sizeof b);
+	return 0;
+}
+
+/* Free a list of strings. */
+static void
+policy_free_list(char **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* Split value at commas and blanks into a new list; an empty list is
+ * an error.  Each token is checked with ok(); every bad one is
+ * reported; a token listed twice gets a warning and is kept once.
+ * 0, or -1 after reporting. */
+static int
+policy_split_list(struct policy_load *l, const struct policy_option *o,
+    const char *value, bool (*ok)(struct policy_load *,
+    const struct policy_option *, char *), char ***out, size_t *nout)
+{
+	char *copy, *tok, *save = NULL, **list = NULL, **more;
+	size_t n = 0, i;
+	bool good = true;
+
+	if ((copy = policy_strdup(l, value)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (!ok(l, o, tok)) {
+			good = false;
+			continue;
+		}
+		for (i = 0; i < n && strcasecmp(list[i], tok) != 0; i++)
+			;
+		if (i < n) {
+			diag_warn(l->d, l->file, l->line, "%s: \"%s\" is listed "
+			    "twice", o->name, tok);
+			continue;
+		}
+		if ((more = realloc(list, (n + 1) * sizeof *list)) == NULL ||
+		    (more[n] = strdup(tok)) == NULL) {
+			list = more ? more : list;
+			diag_error(l->d, l->file, l->line, "out of memory");
+			good = false;
+			break;
+		}
+		list = more;
+		n++;
+	}
+	free(copy);
+	if (good && n == 0) {
+		diag_error(l->d, l->file, l->line, "%s: empty list", o->name);
+		good = false;
+	}
+	if (!good) {
+		policy_free_list(list, n);
+		return -1;
+	}
+	*out = list;
+	*nout = n;
+	return 0;
+}
+
+/* An identity in allow: a certificate's CN or subjectAltName. */
+static bool
+policy_identity_ok(struct policy_load *l, const struct policy_option *o,
+    char *tok)
+{
+	size_t i, len = strlen(tok);
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)tok[i] < 0x21 || tok[i] == 0x7F)
+			break;
+	}
+	if (len > 255 || i < len) {
+		diag_error(l->d, l->file, l->line, "%s: \"%s\" is not a "
+		    "certificate name (at most 255 characters, no control "
+		    "characters)", o->name, tok);
+		return false;
+	}
+	return true;
+}
+
+/* A list of names (allow): char ** at offset, size_t at offset2. */
+static int
+policy_parse_list(struct policy_load *l, const struct policy_option *o,
+    const char *value, void *dst)
+{
+	char **list, ***field = dst;
+	size_t n, *count = (size_t *)((char *)l->base + o->offset2);
+
+	if (policy_split_list(l, o, value, policy_identity_ok, &list, &n) != 0)
+		return -1;
+	policy_free_list(*field, *count);
+	*field = list;
+	*count = n;
+	return 0;
+}
+
+/* A DNS name as a device sends it in SNI: labels of 1..63 letters,
+ * digits, '-' or '_', not an IP literal. */
+static bool
+policy_dns_name_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (*s == '\0' || strlen(s) > 253 || !policy_host_ok(s))
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* One sni name: lower-cased in place, one trailing dot dropped. */
+static bool
+policy_sni_ok(struct policy_load *l, const struct policy_option *o,
+    char *tok)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	size_t len = strlen(tok);
+	char *p;
+
+	if (len > 1 && tok[len - 1] == '.')
+		tok[--len] = '\0';
+	for (p = tok; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (inet_pton(AF_INET, tok, buf) == 1 ||
+	    inet_pton(AF_INET6, tok, buf) == 1) {
+		diag_error(l->d, l->file, l->line, "%s: \"%s\" is an IP "
+		    "address; devices never send one as SNI (such hellos go "
+		    "to the policy without sni)", o->name, tok);
+		return false;
+	}
+	if (strncmp(tok, "*.", 2) == 0 ? policy_dns_name_ok(tok + 2) :
+	    policy_dns_name_ok(tok))
+		return true;
+	diag_error(l->d, l->file, l->line, "%s: \"%s\" is not a DNS name or "
+	    "a wildcard such as *.gw.lan", o->name, tok);
+	return false;
+}
+
+/* [listen] sni: the list at offset2/offset3, joined at offset. */
+static int
+policy_parse_sni(struct policy_load *l, const struct policy_option *o,
+    const char *value, void *dst)
+{
+	char **list, ***field, *joined;
+	size_t n, i, len = 1, *count;
+
+	field = (char ***)((char *)l->base + o->offset2);
+	count = (size_t *)((char *)l->base + o->offset3);
+	if (policy_split_list(l, o, value, policy_sni_ok, &list, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		len += strlen(list[i]) + 1;
+	if ((joined = malloc(len)) == NULL) {
+		diag_error(l->d, l->file, l->line, "out of memory");
+		policy_free_list(list, n);
+		return -1;
+	}
+	joined[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(joined, ",");
+		strcat(joined, list[i]);
+	}
+	policy_store_str(dst, joined);
+	policy_free_list(*field, *count);
+	*field = list;
+	*count = n;
+	return 0;
+}
+
+/* passthrough | device-cn | prefix:TEXT; the enum at offset, the
+ * prefix at offset2. */
+static int
+policy_parse_client_id(struct policy_load *l, const struct policy_option *o,
+    const char *value, void *dst)
+{
+	enum mqtt_client_id_mode mode;
+	char *prefix = NULL;
+	const char *t;
+
+	if (strcasecmp(value, "passthrough") == 0)
+		mode = MQTT_CLIENT_ID_PASSTHROUGH;
+	else if (strcasecmp(value, "device-cn") == 0)
+		mode = MQTT_CLIENT_ID_DEVICE_CN;
+	else if (strncasecmp(value, "prefix:", 7) == 0) {
+		mode = MQTT_CLIENT_ID_PREFIX;
+		for (t = value + 7; *t != '\0'; t++) {
+			if (*t < 0x21 || *t > 0x7E)
+				break;
+		}
+		if (value[7] == '\0' || *t != '\0' || strlen(value + 7) > 64) {
+			diag_error(l->d, l->file, l->line, "%s: prefix \"%s\" "
+			    "must be 1 to 64 printable ASCII characters without "
+			    "blanks", o->name, value + 7);
+			return -1;
+		}
+		if ((prefix = policy_strdup(l, value + 7)) == NULL)
+			return -1;
+	} else {
+		diag_error(l->d, l->file, l->line, "%s: \"%s\" is not one of: "
+		    "passthrough, device-cn, prefix:TEXT", o->name, value);
+		return -1;
+	}
+	memcpy(dst, &mode, sizeof mode);
+	policy_store_str((char *)l->base + o->offset2, prefix);
+	return 0;
+}
+
 typedef int (*policy_parse_fn)(struct policy_load *,
     const struct policy_option *, const char *, void *);
 
@@ -773,6 +1098,10 @@ static const policy_parse_fn policy_parsers[] = {
 	[POPT_SUITES] = policy_parse_suites,
 	[POPT_CA] = policy_parse_ca,
 	[POPT_ALPN] = policy_parse_alpn,
+	[POPT_BOOL] = policy_parse_bool,
+	[POPT_LIST] = policy_parse_list,
+	[POPT_SNI] = policy_parse_sni,
+	[POPT_CLIENT_ID] = policy_parse_client_id,
 };
 
 /* Parse a value into its field: 0, or -1 after an error. */
@@ -1158,6 +1487,10 @@ policy_finish_device(struct policy_load *l, struct policy *p)
 	struct tlsctx_where w;
 	bool rsa, ecdsa;
 
+	if (dev->allow != NULL && dev->client_ca == NULL)
+		diag_error(l->d, l->file, policy_line(l, "device", "allow"),
+		    "allow is set but client_ca is not: devices without a "
+		    "certificate have no identity to check");
 	rsa = policy_check_pair(l, "device", "cert", "key", dev->cert,
 	    dev->key);
 	ecdsa = policy_check_pair(l, "device", "cert_ecdsa", "key_ecdsa",
@@ -1176,6 +1509,7 @@ policy_finish_device(struct policy_load *l, struct policy *p)
 	w.suites_line = policy_line(l, "device", "suites");
 	w.version_line = policy_line(l, "device", "min_version");
 	w.ca_line = policy_line(l, "device", "client_ca");
+	w.crl_line = policy_line(l, "device", "client_crl");
 	if (rsa) {
 		w.cert_opt = "cert";
 		w.key_opt = "key";
@@ -1219,6 +1553,168 @@ policy_finish_upstream(struct policy_load *l, struct policy *p)
 	up->ctx = tlsctx_upstream_new(up, &w, l->d);
 }
 
+void
+policy_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
+/* True for well-formed UTF-8 (shortest forms, no surrogates) without
+ * control characters: what a user name in an MQTT CONNECT may hold. */
+static bool
+policy_utf8_text(const char *s)
+{
+	static const unsigned long min[] = { 0, 0x80, 0x800, 0x10000 };
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned long cp;
+	int more, n;
+
+	while (*u != '\0') {
+		if (*u < 0x20 || *u == 0x7F)
+			return false;
+		if (*u < 0x80) {
+			u++;
+			continue;
+		}
+		if ((*u & 0xE0) == 0xC0)
+			cp = *u & 0x1F, more = 1;
+		else if ((*u & 0xF0) == 0xE0)
+			cp = *u & 0x0F, more = 2;
+		else if ((*u & 0xF8) == 0xF0)
+			cp = *u & 0x07, more = 3;
+		else
+			return false;
+		n = more;
+		for (u++; more > 0; more--, u++) {
+			if ((*u & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*u & 0x3F);
+		}
+		if (cp < min[n] || (cp >= 0xD800 && cp <= 0xDFFF) ||
+		    cp > 0x10FFFF)
+			return false;
+	}
+	return true;
+}
+
+/* Read password_file into m->password: the first line, without its
+ * line end.  Only a stack buffer is used (no stdio buffer left behind
+ * in freed memory), and it is wiped.  The password never appears in a
+ * message. */
+static void
+policy_read_password(struct policy_load *l, struct mqtt_conf *m, int line)
+{
+	char buf[POLICY_MAX_PASSWORD_FILE + 1];
+	const char *path = m->password_file;
+	size_t len = 0, n;
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang the load; regular files ignore
+	 * it. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
+		diag_error(l->d, l->file, line, "password_file: cannot open "
+		    "%s: %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		diag_error(l->d, l->file, line, "password_file: %s is not a "
+		    "regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		diag_warn(l->d, l->file, line, "password_file: %s is readable "
+		    "by group or others (mode %04o)", path,
+		    (unsigned)(st.st_mode & 07777));
+	while (len < sizeof buf) {
+		r = read(fd, buf + len, sizeof buf - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			diag_error(l->d, l->file, line, "password_file: cannot "
+			    "read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > POLICY_MAX_PASSWORD_FILE) {
+		diag_error(l->d, l->file, line, "password_file: %s is larger "
+		    "than %d bytes", path, POLICY_MAX_PASSWORD_FILE);
+		goto out;
+	}
+	for (n = 0; n < len && buf[n] != '\n'; n++)
+		;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0) {
+		diag_error(l->d, l->file, line, "password_file: %s %s", path,
+		    len == 0 ? "is empty" : "has an empty first line");
+		goto out;
+	}
+	if ((m->password = malloc(n + 1)) == NULL) {
+		diag_error(l->d, l->file, line, "out of memory");
+		goto out;
+	}
+	memcpy(m->password, buf, n);
+	m->password[n] = '\0';
+	m->password_len = n;
+out:
+	policy_wipe(buf, sizeof buf);
+	close(fd);
+}
+
+/* Free the password, wiping it first. */
+static void
+policy_free_password(struct mqtt_conf *m)
+{
+	if (m->password != NULL) {
+		policy_wipe(m->password, m->password_len);
+		free(m->password);
+	}
+	m->password = NULL;
+	m->password_len = 0;
+}
+
+/* The [mqtt] section: keys that need others, the password. */
+static void
+policy_finish_mqtt(struct policy_load *l, struct policy *p)
+{
+	struct mqtt_conf *m = &p->mqtt;
+	int user_line = policy_line(l, "mqtt", "username");
+	int pass_line = policy_line(l, "mqtt", "password_file");
+	size_t i;
+
+	for (i = 0; i < POLICY_NOPTS && !m->inspect; i++) {
+		const struct policy_option *o = &policy_options[i];
+
+		if (o->file == POPT_POLICY && strcmp(o->section, "mqtt") == 0 &&
+		    strcmp(o->name, "inspect") != 0 && l->set_line[i] != 0)
+			diag_warn(l->d, l->file, l->set_line[i], "%s has no "
+			    "effect without inspect = yes", o->name);
+	}
+	if (m->client_id_mode == MQTT_CLIENT_ID_DEVICE_CN &&
+	    p->device.client_ca == NULL)
+		diag_error(l->d, l->file, policy_line(l, "mqtt", "client_id"),
+		    "client_id = device-cn needs client_ca in [device]: "
+		    "devices without a certificate have no CN");
+	if (m->username != NULL && !policy_utf8_text(m->username))
+		diag_error(l->d, l->file, user_line, "username: not UTF-8 "
+		    "text");
+	if (!policy_check_pair(l, "mqtt", "username", "password_file",
+	    m->username, m->password_file) || policy_section_bad(l, "mqtt"))
+		return;
+	policy_read_password(l, m, pass_line);
+	if (!m->inspect)
+		policy_free_password(m);        /* checked, but never used */
+}
+
 static void
 policy_load_init(struct policy_load *l, struct diag *d, const char *file,
     const char *basedir, enum policy_opt_file kind, void *base)
@@ -1240,11 +1736,14 @@ policy_free_one(struct policy *p)
 	free(p->file);
 	free(p->listen_address);
 	free(p->listen_sni);
+	policy_free_list(p->listen_snis, p->nlisten_snis);
 	free(p->device.cert);
 	free(p->device.key);
 	free(p->device.cert_ecdsa);
 	free(p->device.key_ecdsa);
 	free(p->device.client_ca);
+	free(p->device.client_crl);
+	policy_free_list(p->device.allow, p->device.nallow);
 	if (p->device.ctx_rsa != NULL)
 		wolfSSL_CTX_free(p->device.ctx_rsa);
 	if (p->device.ctx_ecdsa != NULL)
@@ -1257,6 +1756,10 @@ policy_free_one(struct policy *p)
 	free(p->upstream.key);
 	if (p->upstream.ctx != NULL)
 		wolfSSL_CTX_free(p->upstream.ctx);
+	free(p->mqtt.client_id_prefix);
+	free(p->mqtt.username);
+	free(p->mqtt.password_file);
+	policy_free_password(&p->mqtt);
 	free(p);
 }
 
@@ -1286,6 +1789,7 @@ policy_load_one(const char *path, const char *name, const char *basedir,
 		policy_check_required(&l);
 		policy_finish_device(&l, p);
 		policy_finish_upstream(&l, p);
+		policy_finish_mqtt(&l, p);
 	}
 	lines->address = policy_line(&l, "listen", "address");
 	lines->sni = policy_line(&l, "listen", "sni");
@@ -1318,33 +1822,107 @@ policy_same_addr(const struct sockaddr *a, socklen_t alen,
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-/* Policies sharing an address need distinct sni values, and at most one
- * of them may go without: otherwise a hello could match two. */
+/* True when a is the wildcard address of its family. */
+static bool
+policy_addr_any(const struct sockaddr *a)
+{
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->
+		    sin_addr.s_addr == htonl(INADDR_ANY);
+	if (a->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(
+		    &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr);
+	return false;
+}
+
+static uint16_t
+policy_addr_port(const struct sockaddr *a)
+{
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_port;
+	if (a->sa_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)(const void *)a)->sin6_port;
+	return 0;
+}
+
+/*
+ * Two different addresses the kernel will not bind together (EADDRINUSE
+ * even with SO_REUSEADDR): on one port, the wildcard of a family and
+ * another address of it (0.0.0.0:P and 127.0.0.1:P), and [::]:P with any
+ * IPv4 address on P, since an IPv6 wildcard socket also takes IPv4
+ * unless IPV6_V6ONLY is set (Linux default: net.ipv6.bindv6only = 0).
+ */
+static bool
+policy_bind_overlap(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (policy_addr_port(a) == 0 || policy_addr_port(a) !=
+	    policy_addr_port(b))
+		return false;
+	if (a->sa_family == b->sa_family)
+		return policy_addr_any(a) || policy_addr_any(b);
+	return (a->sa_family == AF_INET6 && policy_addr_any(a)) ||
+	    (b->sa_family == AF_INET6 && policy_addr_any(b));
+}
+
+/* True when a policy lists an sni name (names are lower case). */
+static bool
+policy_has_sni(const struct policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nlisten_snis; i++) {
+		if (strcmp(p->listen_snis[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Policies sharing an address need distinct sni names (exact names and
+ * wildcards alike), and at most one of them may go without: otherwise a
+ * hello could match two.  Addresses the kernel would not bind together
+ * are reported here rather than at bind time. */
 static void
 policy_check_conflicts(struct gateway_conf *conf,
     const struct policy_lines *lines, struct diag *d)
 {
-	size_t n = conf->npolicies - 1, i;
+	size_t n = conf->npolicies - 1, i, j;
 	const struct policy *p = conf->policies[n], *q;
+	const struct sockaddr *pa = (const void *)&p->listen_addr, *qa;
 
+	if (p->listen_addrlen == 0)
+		return;
 	for (i = 0; i < n; i++) {
 		q = conf->policies[i];
-		if (!policy_same_addr((const void *)&p->listen_addr,
-		    p->listen_addrlen, (const void *)&q->listen_addr,
-		    q->listen_addrlen))
+		qa = (const void *)&q->listen_addr;
+		if (q->listen_addrlen == 0)
 			continue;
-		if (p->listen_sni == NULL && q->listen_sni == NULL)
+		if (!policy_same_addr(pa, p->listen_addrlen, qa,
+		    q->listen_addrlen)) {
+			if (policy_bind_overlap(pa, qa))
+				diag_error(d, p->file, lines[n].address, "address "
+				    "%s overlaps %s of policy \"%s\" (%s:%d): the "
+				    "kernel refuses to bind both%s; write the same "
+				    "address in both policies (sni tells them "
+				    "apart)", p->listen_address,
+				    q->listen_address, q->name, q->file,
+				    lines[i].address, pa->sa_family !=
+				    qa->sa_family ? " ([::] takes IPv4 too)" : "");
+			continue;
+		}
+		if (p->nlisten_snis == 0 && q->nlisten_snis == 0)
 			diag_error(d, p->file, lines[n].address, "address %s is "
 			    "already used by policy \"%s\" (%s:%d), also "
 			    "without sni; set sni in one of them",
 			    p->listen_address, q->name, q->file,
 			    lines[i].address);
-		else if (p->listen_sni != NULL && q->listen_sni != NULL &&
-		    strcasecmp(p->listen_sni, q->listen_sni) == 0)
-			diag_error(d, p->file, lines[n].sni, "sni \"%s\" on %s is "
-			    "already used by policy \"%s\" (%s:%d)",
-			    p->listen_sni, p->listen_address, q->name, q->file,
-			    lines[i].sni);
+		for (j = 0; j < p->nlisten_snis; j++) {
+			if (policy_has_sni(q, p->listen_snis[j]))
+				diag_error(d, p->file, lines[n].sni, "sni \"%s\" "
+				    "on %s is already used by policy \"%s\" "
+				    "(%s:%d)", p->listen_snis[j],
+				    p->listen_address, q->name, q->file,
+				    lines[i].sni);
+		}
 	}
 }
 
@@ -1498,26 +2076,74 @@ policy_free(struct gateway_conf *conf)
 	free(conf);
 }
 
+bool
+policy_sni_match(const char *pattern, const char *name)
+{
+	size_t plen = strlen(pattern), nlen = strlen(name);
+	const char *dot;
+
+	if (nlen > 1 && name[nlen - 1] == '.')
+		nlen--;
+	if (strncmp(pattern, "*.", 2) != 0)
+		return plen == nlen && strncasecmp(pattern, name, nlen) == 0;
+	/* "*.gw.lan": one non-empty label, then ".gw.lan" */
+	if ((dot = memchr(name, '.', nlen)) == NULL || dot == name)
+		return false;
+	return (size_t)(name + nlen - dot) == plen - 1 &&
+	    strncasecmp(dot, pattern + 1, plen - 1) == 0;
+}
+
+/* True for an SNI that is an IP literal (RFC 6066 forbids them; some
+ * devices send one anyway). */
+static bool
+policy_sni_is_ip(const char *sni)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	char copy[INET6_ADDRSTRLEN + 1];
+	size_t len = strlen(sni);
+
+	if (len >= sizeof copy)
+		return false;
+	memcpy(copy, sni, len + 1);
+	if (len > 1 && copy[len - 1] == '.')
+		copy[len - 1] = '\0';
+	return inet_pton(AF_INET, copy, buf) == 1 ||
+	    inet_pton(AF_INET6, copy, buf) == 1;
+}
+
 const struct policy *
 policy_route(const struct gateway_conf *conf, const struct sockaddr *addr,
     socklen_t addrlen, const char *sni)
 {
-	const struct policy *fallback = NULL, *p;
-	size_t i;
+	const struct policy *fallback = NULL, *wild = NULL, *p;
+	size_t i, j, wildlen = 0;
 
 	if (conf == NULL || addr == NULL)
 		return NULL;
+	if (sni != NULL && (*sni == '\0' || policy_sni_is_ip(sni)))
+		sni = NULL;
 	for (i = 0; i < conf->npolicies; i++) {
 		p = conf->policies[i];
 		if (!policy_same_addr((const void *)&p->listen_addr,
 		    p->listen_addrlen, addr, addrlen))
 			continue;
-		if (p->listen_sni == NULL) {
+		if (p->nlisten_snis == 0) {
 			if (fallback == NULL)
 				fallback = p;
-		} else if (sni != NULL && *sni != '\0' &&
-		    strcasecmp(p->listen_sni, sni) == 0)
-			return p;
+			continue;
+		}
+		for (j = 0; sni != NULL && j < p->nlisten_snis; j++) {
+			const char *pat = p->listen_snis[j];
+
+			if (!policy_sni_match(pat, sni))
+				continue;
+			if (pat[0] != '*')
+				return p;
+			if (strlen(pat) > wildlen) {
+				wild = p;
+				wildlen = strlen(pat);
+			}
+		}
 	}
-	return fallback;
+	return wild != NULL ? wild : fallback;
 }

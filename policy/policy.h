@@ -47,28 +47,17 @@ struct device_conf {
 	uint16_t min_version;          /* TLSV_TLS12 (default) or TLSV_TLS13 */
 	char *client_ca;               /* PEM CA file: devices must present a
 	                                  certificate it signed; NULL: none */
-	char **allow;                  /* identities allowed; none: any */
-	size_t nallow;
+	char *client_crl;              /* PEM CRL of client_ca; NULL: none */
+	char **allow;                  /* identities allowed in: a device
+	                                  certificate's subject CN or a
+	                                  subjectAltName, any case; only
+	                                  with client_ca */
+	size_t nallow;                 /* 0: every certificate client_ca
+	                                  signed */
 	/* Ready server contexts: NULL when that certificate is absent.
 	 * Cipher list, versions and groups are set; I/O callbacks are not. */
 	WOLFSSL_CTX *ctx_rsa;
 	WOLFSSL_CTX *ctx_ecdsa;
-};
-
-enum mqtt_client_id_mode {
-	MQTT_CLIENT_ID_PASSTHROUGH,
-	MQTT_CLIENT_ID_DEVICE_CN,
-	MQTT_CLIENT_ID_PREFIX,
-};
-
-struct mqtt_conf {
-	bool inspect;
-	enum mqtt_client_id_mode client_id_mode;
-	char *client_id_prefix;
-	char *username;
-	char *password;
-	size_t password_len;
-	size_t max_connect_size;
 };
 
 struct upstream_conf {
@@ -82,13 +71,43 @@ struct upstream_conf {
 	WOLFSSL_CTX *ctx;              /* ready client context, CA loaded */
 };
 
+/* What the client id sent upstream is, when [mqtt] inspect = yes. */
+enum mqtt_client_id_mode {
+	MQTT_CLIENT_ID_PASSTHROUGH,    /* the device's own (default) */
+	MQTT_CLIENT_ID_DEVICE_CN,      /* the device certificate's CN */
+	MQTT_CLIENT_ID_PREFIX,         /* client_id_prefix + the device's */
+};
+
+/* The [mqtt] section: what the gateway may do to the device's CONNECT. */
+struct mqtt_conf {
+	bool inspect;                  /* read the CONNECT (default no) */
+	enum mqtt_client_id_mode client_id_mode;
+	char *client_id_prefix;        /* MQTT_CLIENT_ID_PREFIX only */
+	char *username;                /* put into CONNECT; NULL: keep */
+	char *password_file;           /* path, as resolved; NULL: none */
+	char *password;                /* first line of password_file, read
+	                                  at load, NUL-terminated; wiped by
+	                                  policy_free(); NULL when inspect =
+	                                  no or no password_file */
+	size_t password_len;           /* bytes in password, NUL excluded */
+	size_t max_connect_size;       /* largest CONNECT packet (fixed
+	                                  header included) taken from a
+	                                  device; default 8192 */
+};
+
 struct policy {
 	char *name;                    /* file name without ".ini" */
 	char *file;                    /* path of the policy file */
 	char *listen_address;          /* as written: "127.0.0.1:8883" */
+	unsigned max_connections;      /* 0: only the global limit */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addrlen;
-	char *listen_sni;              /* NULL: serves every hello */
+	char *listen_sni;              /* NULL: the address's default; else
+	                                  the names, lower case, joined by
+	                                  "," (for logs) */
+	char **listen_snis;            /* the names one by one, lower case:
+	                                  "host.lan" or "*.gw.lan" */
+	size_t nlisten_snis;
 	struct device_conf device;
 	struct upstream_conf upstream;
 	struct mqtt_conf mqtt;
@@ -104,10 +123,13 @@ struct gateway_conf {
 	unsigned workers;              /* 0 = auto */
 	enum log_level log_level;      /* default info */
 	unsigned max_connections;      /* default 10000 */
+	unsigned max_connections_per_source; /* 0: no limit; default 100 */
+	unsigned handshakes_per_source; /* per second, 0: no limit; 20 */
 	unsigned handshake_timeout;    /* seconds, default 10 */
 	unsigned idle_timeout;         /* seconds, default 300 */
 	size_t buffer_size;            /* bytes queued per direction, 64 KiB */
-	unsigned drain_timeout;        /* seconds to drain on SIGTERM */
+	unsigned drain_timeout;        /* seconds live connections may drain
+	                                  on SIGTERM/SIGINT, default 10 */
 	struct policy **policies;      /* sorted by file name */
 	size_t npolicies;
 };
@@ -124,12 +146,28 @@ struct gateway_conf *policy_load(const char *path, struct diag *d);
 /* Free a configuration and every context it owns.  NULL is fine. */
 void policy_free(struct gateway_conf *conf);
 
-/* The policy for a hello that arrived on a listener bound to addr with
- * the given SNI (NULL or "" when none): the policy whose listen_sni
- * matches, else the one without listen_sni on that address.  NULL when
- * none fits. */
+/*
+ * The policy for a hello that arrived on a listener bound to addr with
+ * the given SNI (NULL or "" when none).  Names compare without regard to
+ * case and to one trailing dot.  On that address: the policy listing the
+ * exact name, else the one with the longest matching wildcard ("*.gw.lan"
+ * matches "a.gw.lan", not "gw.lan" nor "a.b.gw.lan"), else the one without
+ * sni (the default; also for hellos without SNI or whose SNI is an IP
+ * literal).  NULL when none fits.
+ */
 const struct policy *policy_route(const struct gateway_conf *conf,
     const struct sockaddr *addr, socklen_t addrlen, const char *sni);
+
+/* True when name (a hello's SNI) matches pattern (an exact name or a
+ * "*." wildcard, as in listen_snis). */
+bool policy_sni_match(const char *pattern, const char *name);
+
+/* Overwrite n bytes at p with zeros in a way the compiler cannot drop
+ * (for secrets about to be freed). */
+void policy_wipe(void *p, size_t n);
+
+/* Longest password_file accepted, in bytes. */
+#define POLICY_MAX_PASSWORD_FILE 4096
 
 /*
  * The options, as one table that drives parsing, validation and the
@@ -149,6 +187,14 @@ enum policy_opt_type {
 	POPT_SUITES,    /* modern | compat | legacy | list of suite names */
 	POPT_CA,        /* "system" or a PEM file */
 	POPT_ALPN,      /* comma-separated ALPN protocol names */
+	POPT_BOOL,      /* yes|no (also true|false, on|off, 1|0), a bool */
+	POPT_LIST,      /* names separated by commas or blanks: a char **
+	                   at offset, its length (size_t) at offset2 */
+	POPT_SNI,       /* DNS names or "*." wildcards, comma or blank
+	                   separated: joined char * at offset, char ** at
+	                   offset2, size_t count at offset3 */
+	POPT_CLIENT_ID, /* passthrough | device-cn | prefix:TEXT: the enum
+	                   at offset, the prefix (char *) at offset2 */
 };
 
 enum policy_opt_file {
@@ -170,8 +216,12 @@ struct policy_option {
 	int flags;                     /* POPT_REQUIRED, ... */
 	/* Where the value goes, in struct gateway_conf (POPT_GLOBAL) or
 	 * struct policy (POPT_POLICY).  POPT_ADDRESS also fills the
-	 * sockaddr at offset2 and its length at offset3. */
+	 * sockaddr at offset2 and its length at offset3; see the types
+	 * for the others that use offset2 and offset3. */
 	size_t offset, size, offset2, offset3;
+	const char *arg;               /* the value as the documentation
+	                                  shows it ("seconds"); NULL: from
+	                                  the type */
 	const char *help;
 };
 

@@ -21,6 +21,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/coding.h>
 #ifdef OPENSSL_EXTRA
 #include <wolfssl/openssl/evp.h>
 #include <wolfssl/openssl/pem.h>
@@ -493,6 +494,222 @@ out:
 }
 #endif /* TLSCTX_CAN_INSPECT */
 
+/* --- which algorithm signed each certificate of a chain file ----------
+ *
+ * Tasmota's BearSSL build verifies sha256WithRSAEncryption and nothing
+ * else.  PEM blocks are found by their armour lines and decoded with
+ * wolfCrypt's Base64_Decode; the DER is walked just far enough to reach
+ * Certificate.signatureAlgorithm (RFC 5280 4.1.1.2), so no
+ * OpenSSL-compatibility layer is needed (a lean wolfSSL works too):
+ *
+ *   Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm
+ *       SEQUENCE { algorithm OBJECT IDENTIFIER, ... }, signatureValue }
+ */
+
+#define TLSCTX_PEM_BEGIN "-----BEGIN CERTIFICATE-----"
+#define TLSCTX_PEM_END "-----END CERTIFICATE-----"
+
+/* Signature algorithms by the DER bytes of their OID. */
+static const struct {
+	const char *oid;
+	size_t len;
+	const char *name;
+} tlsctx_sigalgs[] = {
+#define RSA_OID(last) "\x2a\x86\x48\x86\xf7\x0d\x01\x01" last, 9
+	{ RSA_OID("\x02"), "md2WithRSAEncryption" },
+	{ RSA_OID("\x04"), "md5WithRSAEncryption" },
+	{ RSA_OID("\x05"), "sha1WithRSAEncryption" },
+	{ RSA_OID("\x0a"), "rsassaPss" },
+	{ RSA_OID("\x0b"), "sha256WithRSAEncryption" },
+	{ RSA_OID("\x0c"), "sha384WithRSAEncryption" },
+	{ RSA_OID("\x0d"), "sha512WithRSAEncryption" },
+	{ RSA_OID("\x0e"), "sha224WithRSAEncryption" },
+#undef RSA_OID
+	{ "\x2a\x86\x48\xce\x3d\x04\x01", 7, "ecdsa-with-SHA1" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x01", 8, "ecdsa-with-SHA224" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, "ecdsa-with-SHA256" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x03", 8, "ecdsa-with-SHA384" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x04", 8, "ecdsa-with-SHA512" },
+	{ "\x2a\x86\x48\xce\x38\x04\x03", 7, "dsaWithSHA1" },
+	{ "\x2b\x65\x70", 3, "ED25519" },
+	{ "\x2b\x65\x71", 3, "ED448" },
+};
+
+/* Read one DER header with the expected tag at *p; on success *p is at
+ * the contents and *len their length, which fits before end. */
+static bool
+tlsctx_der_header(const uint8_t **p, const uint8_t *end, uint8_t tag,
+    size_t *len)
+{
+	size_t n, k;
+
+	if (end - *p < 2 || **p != tag)
+		return false;
+	(*p)++;
+	n = *(*p)++;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - *p) < k)
+			return false;
+		for (n = 0; k > 0; k--)
+			n = (n << 8) | *(*p)++;
+	}
+	if ((size_t)(end - *p) < n)
+		return false;
+	*len = n;
+	return true;
+}
+
+/* An OID we do not know, in dotted form. */
+static void
+tlsctx_oid_dotted(const uint8_t *oid, size_t len, char *name, size_t namelen)
+{
+	unsigned long long v = 0;
+	size_t i, n;
+	bool first = true;
+
+	n = (size_t)snprintf(name, namelen, "OID ");
+	for (i = 0; i < len && n < namelen; i++) {
+		v = (v << 7) | (oid[i] & 0x7f);
+		if (oid[i] & 0x80) {
+			if (v > (1ULL << 56))
+				break;
+			continue;
+		}
+		if (first)
+			n += (size_t)snprintf(name + n, namelen - n, "%llu.%llu",
+			    v < 80 ? v / 40 : 2, v < 80 ? v % 40 : v - 80);
+		else
+			n += (size_t)snprintf(name + n, namelen - n, ".%llu", v);
+		first = false;
+		v = 0;
+	}
+}
+
+bool
+tlsctx_sigalg_der(const uint8_t *der, size_t len, char *name, size_t namelen)
+{
+	const uint8_t *p = der, *end = der + len, *cert_end;
+	size_t n, i;
+
+	if (namelen == 0)
+		return false;
+	name[0] = '\0';
+	if (!tlsctx_der_header(&p, end, 0x30, &n))          /* Certificate */
+		return false;
+	cert_end = p + n;
+	if (!tlsctx_der_header(&p, cert_end, 0x30, &n))     /* tbsCertificate */
+		return false;
+	p += n;
+	if (!tlsctx_der_header(&p, cert_end, 0x30, &n))     /* signatureAlg. */
+		return false;
+	if (!tlsctx_der_header(&p, p + n, 0x06, &n) || n == 0)
+		return false;
+	for (i = 0; i < sizeof tlsctx_sigalgs / sizeof tlsctx_sigalgs[0]; i++) {
+		if (tlsctx_sigalgs[i].len == n &&
+		    memcmp(tlsctx_sigalgs[i].oid, p, n) == 0) {
+			snprintf(name, namelen, "%s", tlsctx_sigalgs[i].name);
+			return true;
+		}
+	}
+	tlsctx_oid_dotted(p, n, name, namelen);
+	return true;
+}
+
+/* Decode the base64 between start and end (blanks and line ends
+ * dropped) and name its signature algorithm into name ("" when it is
+ * not a certificate). */
+static void
+tlsctx_pem_sigalg(const char *start, const char *end, char *name,
+    size_t namelen)
+{
+	char *b64;
+	uint8_t *der;
+	word32 derlen;
+	size_t n = 0;
+	const char *s;
+
+	name[0] = '\0';
+	if ((b64 = malloc((size_t)(end - start) + 1)) == NULL)
+		return;
+	for (s = start; s < end; s++) {
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			b64[n++] = *s;
+	}
+	derlen = (word32)(n / 4 * 3 + 3);
+	if ((der = malloc(derlen)) != NULL &&
+	    Base64_Decode((const byte *)b64, (word32)n, der, &derlen) == 0)
+		(void)tlsctx_sigalg_der(der, derlen, name, namelen);
+	free(der);
+	free(b64);
+}
+
+/* The whole file, NUL-terminated; NULL when unreadable or too large. */
+static char *
+tlsctx_slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	long size;
+	FILE *f;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    size > TLSCTX_CHAIN_MAX_FILE || fseek(f, 0, SEEK_SET) != 0)
+		goto out;
+	if ((buf = malloc((size_t)size + 1)) == NULL)
+		goto out;
+	len = fread(buf, 1, (size_t)size, f);
+	buf[len] = '\0';
+out:
+	fclose(f);
+	return buf;
+}
+
+int
+tlsctx_chain_sigalgs(const char *path, char (*names)[TLSCTX_SIGALG_MAX],
+    int max)
+{
+	const char *p, *begin, *end;
+	char *text;
+	int n = 0;
+
+	if ((text = tlsctx_slurp(path)) == NULL)
+		return -1;
+	for (p = text; (begin = strstr(p, TLSCTX_PEM_BEGIN)) != NULL; n++) {
+		begin += strlen(TLSCTX_PEM_BEGIN);
+		if ((end = strstr(begin, TLSCTX_PEM_END)) == NULL)
+			break;
+		if (n < max)
+			tlsctx_pem_sigalg(begin, end, names[n], TLSCTX_SIGALG_MAX);
+		p = end + strlen(TLSCTX_PEM_END);
+	}
+	free(text);
+	return n;
+}
+
+/* Warn for each certificate of an RSA chain meant for devices that is
+ * not signed with sha256WithRSAEncryption: Tasmota rejects the chain. */
+static void
+tlsctx_check_chain_sigs(const char *cert, const struct tlsctx_where *w,
+    struct diag *d)
+{
+	char names[16][TLSCTX_SIGALG_MAX];
+	int n, i;
+
+	n = tlsctx_chain_sigalgs(cert, names, 16);
+	for (i = 0; i < n && i < 16; i++) {
+		if (names[i][0] == '\0' ||
+		    strcmp(names[i], "sha256WithRSAEncryption") == 0)
+			continue;
+		diag_warn(d, w->file, w->cert_line, "%s: %s: certificate %d is "
+		    "signed with %s; Tasmota verifies only "
+		    "sha256WithRSAEncryption", w->cert_opt, cert, i + 1,
+		    names[i]);
+	}
+}
+
 /*
  * Load a chain and its key into ctx and prove they belong together.
  * want is RSAk, ECDSAk, or 0 for "either" (upstream client certificate).
@@ -510,9 +727,9 @@ tlsctx_load_pair(WOLFSSL_CTX *ctx, const char *cert, const char *key,
 #ifdef TLSCTX_CAN_INSPECT
 	if (cert_ok)
 		cert_ok = tlsctx_inspect_cert(cert, want, w, d);
-#else
-	(void)want;
 #endif
+	if (cert_ok && want == RSAk)
+		tlsctx_check_chain_sigs(cert, w, d);
 	if (cert_ok && wolfSSL_CTX_use_certificate_chain_file(ctx, cert) !=
 	    WOLFSSL_SUCCESS) {
 		diag_error(d, w->file, w->cert_line, "%s: no PEM certificate "
@@ -629,6 +846,27 @@ tlsctx_device_ciphers(WOLFSSL_CTX *ctx, const struct device_conf *dev,
 	return true;
 }
 
+/* client_crl: wolfSSL checks every client chain against it (needs
+ * client_ca, loaded first: the CRL's signature is verified with it). */
+static bool
+tlsctx_load_crl(WOLFSSL_CTX *ctx, const struct device_conf *dev,
+    const struct tlsctx_where *w, struct diag *d)
+{
+	if (dev->client_ca == NULL) {
+		diag_error(d, w->file, w->crl_line, "client_crl needs client_ca");
+		return false;
+	}
+	if (wolfSSL_CTX_EnableCRL(ctx, WOLFSSL_CRL_CHECKALL) !=
+	    WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_LoadCRLFile(ctx, dev->client_crl,
+	    WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+		diag_error(d, w->file, w->crl_line, "client_crl = %s: not a CRL "
+		    "signed by client_ca", dev->client_crl);
+		return false;
+	}
+	return true;
+}
+
 WOLFSSL_CTX *
 tlsctx_device_new(const struct device_conf *dev, bool ecdsa,
     const struct tlsctx_where *w, struct diag *d)
@@ -662,6 +900,8 @@ tlsctx_device_new(const struct device_conf *dev, bool ecdsa,
 		wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER |
 		    WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	}
+	if (dev->client_crl != NULL && !tlsctx_load_crl(ctx, dev, w, d))
+		goto fail;
 	return ctx;
 fail:
 	wolfSSL_CTX_free(ctx);

@@ -32,6 +32,7 @@ struct tlsctx_where {
 	int suites_line;
 	int version_line;
 	int ca_line;               /* ca (upstream) or client_ca (device) */
+	int crl_line;              /* client_crl (device) */
 };
 
 /*
@@ -93,5 +94,31 @@ int tlsctx_check_ciphers(WOLFSSL_CTX *ctx, const uint16_t *codes, size_t n,
  * number of suites (may exceed max), or -1 when this wolfSSL cannot list
  * them.  Names wolfSSL reports that we cannot map become 0x0000. */
 int tlsctx_read_ciphers(WOLFSSL_CTX *ctx, uint16_t *codes, size_t max);
+
+/* Room for any name tlsctx_sigalg_der() writes. */
+#define TLSCTX_SIGALG_MAX 96
+
+/* Largest chain file tlsctx_chain_sigalgs() reads, in bytes. */
+#define TLSCTX_CHAIN_MAX_FILE (1024 * 1024)
+
+/*
+ * The signature algorithm of the DER certificate der[0..len), named as
+ * OpenSSL names it ("sha256WithRSAEncryption", "ecdsa-with-SHA256",
+ * "ED25519"), or as "OID 1.2.3" when unknown, into name.  False when der
+ * does not start with a certificate.
+ */
+bool tlsctx_sigalg_der(const uint8_t *der, size_t len, char *name,
+    size_t namelen);
+
+/*
+ * The signature algorithm of each certificate of the PEM file path, in
+ * file order, into names[0..max) (a block that is not a certificate
+ * gets "").  Returns the number of CERTIFICATE blocks (may exceed max),
+ * or -1 when the file cannot be read or is larger than
+ * TLSCTX_CHAIN_MAX_FILE.  tlsctx_device_new() warns about every
+ * signature but sha256WithRSAEncryption in an RSA chain (cert=).
+ */
+int tlsctx_chain_sigalgs(const char *path, char (*names)[TLSCTX_SIGALG_MAX],
+    int max);
 
 #endif

@@ -11,6 +11,10 @@
 #   expired.crt expired.key  RSA leaf valid 2020-01-01 .. 2020-01-02
 #   future.crt future.key    RSA leaf valid from 2040-01-01
 #   empty.pem                a PEM file holding no certificate
+#   rsa-sha1.crt             rsa.key's leaf signed with sha1WithRSA (+ CA)
+#   rsa-sha384.crt           rsa.key's leaf signed with sha384WithRSA (+ CA)
+#   rsa-ca384.crt            rsa.crt's leaf + the CA re-signed with sha384
+#   rsa-ecca.crt             rsa.key's leaf signed by ca-ec (+ ca-ec.crt)
 #
 # Keys are written mode 0600.  Needs openssl(1).
 set -eu
@@ -61,6 +65,24 @@ leaf() {
 }
 leaf rsa rsa ca
 leaf ec ec ca-ec
+
+# resign NAME CA DIGEST: another leaf for rsa.key, signed with DIGEST by
+# CA, followed by the CA: chains whose signatures Tasmota cannot verify.
+resign() {
+	ossl req -new -key rsa.key -subj "/CN=gw.test" -out "$1.csr"
+	ossl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" \
+		-CAcreateserial "-$3" -days 30 -extfile leaf.ext -out "$1.leaf"
+	cat "$1.leaf" "$2.crt" >"$1.crt"
+	rm -f "$1.csr" "$1.leaf"
+}
+resign rsa-sha1 ca sha1
+resign rsa-sha384 ca sha384
+resign rsa-ecca ca-ec sha256
+# The same CA key and name, self-signed with sha384, after rsa.crt's leaf.
+ossl req -x509 -new -key ca.key -sha384 -days 30 -subj "/CN=tlsgw test CA" \
+	-out ca384.crt
+sed -n '1,/-----END CERTIFICATE-----/p' rsa.crt | cat - ca384.crt >rsa-ca384.crt
+rm -f ca384.crt
 
 ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other-rsa.key
 ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other-ec.key

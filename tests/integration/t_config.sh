@@ -51,18 +51,28 @@ cp -R "$PKI" "$shipped/demo-run/pki"
 assert_exit 0 "$TLSGW" -t -c "$shipped/conf/demo/tlsgw.ini"
 assert_output_contains "configuration OK"
 
-# --- the shipped default global file with both examples enabled --------
+# --- the shipped default global file with every example enabled -------
+# Each *.ini.example becomes *.ini; the files they name are stand-ins
+# from the demo PKI, and a dummy password file (mode 0600, as the
+# example says).  They must load without errors or warnings.
 ex=$WORK/examples
-mkdir -p "$ex/upstreams.d" "$ex/pki"
+mkdir -p "$ex/upstreams.d" "$ex/pki" "$ex/secrets"
 cp "$TOP_SRCDIR/conf/tlsgw.ini" "$ex/tlsgw.ini"
-cp "$TOP_SRCDIR/conf/upstreams.d/hivemq.ini.example" "$ex/upstreams.d/hivemq.ini"
-cp "$TOP_SRCDIR/conf/upstreams.d/mosquitto-local.ini.example" "$ex/upstreams.d/mosquitto-local.ini"
+for f in "$TOP_SRCDIR"/conf/upstreams.d/*.ini.example; do
+	cp "$f" "$ex/upstreams.d/$(basename "$f" .example)"
+done
 cp "$PKI"/gw-*.crt "$PKI"/gw-*.key "$ex/pki/"
-cp "$PKI/ca.crt" "$ex/pki/broker-ca.crt"
-cp "$PKI/gw-rsa.crt" "$ex/pki/gateway-client.crt"
-cp "$PKI/gw-rsa.key" "$ex/pki/gateway-client.key"
+cp "$PKI/ca.crt" "$ex/pki/broker-ca.crt"          # mosquitto-local
+cp "$PKI/ca.crt" "$ex/pki/AmazonRootCA1.pem"      # aws-iot
+for n in gateway-client aws-thing; do             # client certificates
+	cp "$PKI/gw-rsa.crt" "$ex/pki/$n.crt"
+	cp "$PKI/gw-rsa.key" "$ex/pki/$n.key"
+done
+chmod 600 "$ex"/pki/*.key
+(umask 077 && printf 'not-a-real-password\n' >"$ex/secrets/hivemq.pass")
 assert_exit 0 "$TLSGW" -t -c "$ex/tlsgw.ini"
 assert_output_contains "configuration OK"
+assert_output_lacks "warning"
 
 # --- broken configurations ---------------------------------------------
 
@@ -162,6 +172,41 @@ add_after "$BAD/policies/main.ini" address "colour = blue"
 set_line "$BAD/policies/main.ini" min_version "min_version = 0.9"
 expect_error "$BAD/policies/main.ini" "$(line_of "$BAD/policies/main.ini" "colour = blue")" colour
 expect_error "$BAD/policies/main.ini" "$(line_of "$BAD/policies/main.ini" "min_version = 0.9")" "min_version|0\.9|version"
+
+say "two policies the kernel could not bind together (0.0.0.0 and 127.0.0.1)"
+new_bad bind_overlap
+cp "$BAD/policies/main.ini" "$BAD/policies/other.ini"
+set_line "$BAD/policies/other.ini" address "address = 0.0.0.0:18883"
+expect_error "$BAD/policies/other.ini" "$(line_of "$BAD/policies/other.ini" "address = 0.0.0.0")" 'overlaps 127\.0\.0\.1:18883 .*main\.ini:'
+
+say "the same sni wildcard in two policies on one address"
+new_bad same_sni
+add_after "$BAD/policies/main.ini" address "sni = gw.lan, *.gw.lan"
+cp "$BAD/policies/main.ini" "$BAD/policies/other.ini"
+set_line "$BAD/policies/other.ini" sni "sni = other.lan *.GW.lan"
+expect_error "$BAD/policies/other.ini" "$(line_of "$BAD/policies/other.ini" "sni = other.lan")" 'sni "\*\.gw\.lan" .*already used .*main\.ini:'
+
+say "a password file that is missing, and the password never shown"
+new_bad password_file
+cat >>"$BAD/policies/main.ini" <<'INI'
+[mqtt]
+inspect = yes
+username = gw
+password_file = secrets/none.pass
+INI
+expect_error "$BAD/policies/main.ini" "$(line_of "$BAD/policies/main.ini" "password_file = ")" 'password_file: cannot open'
+new_bad password_shown
+mkdir -p "$BAD/secrets"
+head -c 5000 /dev/zero | tr '\0' 'S' >"$BAD/secrets/big.pass"
+chmod 644 "$BAD/secrets/big.pass"
+cat >>"$BAD/policies/main.ini" <<'INI'
+[mqtt]
+inspect = yes
+username = gw
+password_file = secrets/big.pass
+INI
+expect_error "$BAD/policies/main.ini" "$(line_of "$BAD/policies/main.ini" "password_file = ")" 'larger than 4096 bytes'
+assert_output_lacks "SSSS"
 
 say "a global file that does not exist"
 assert_exit 1 "$TLSGW" -t -c "$WORK/no-such-dir/tlsgw.ini"

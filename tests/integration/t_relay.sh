@@ -215,7 +215,7 @@ say "=== gateway B: buffer_size = 16k, user = nobody; policies main and mtls"
 require_cmd id coreutils
 GW_PORT=$(free_port)
 MTLS_PORT=$(free_port)
-write_gateway_conf "$WORK/gwb" buffer_size=16k user=nobody
+write_gateway_conf "$WORK/gwb" buffer_size=16k user=nobody drain_timeout=1
 write_default_policy "$WORK/gwb/policies/main.ini" "$GW_PORT"
 write_default_policy "$WORK/gwb/policies/mtls.ini" "$MTLS_PORT" \
 	"device.client_ca=$PKI/ca.crt"
