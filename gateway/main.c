@@ -13,6 +13,10 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +188,23 @@ on_hup_signal(evutil_socket_t sig, short what, void *arg)
 		gateway_reload(gw);
 }
 
+/* Private keys and the upstream passwords live in this process: keep
+ * them out of core dumps unless the configuration asks for cores. */
+static void
+protect_secrets(const struct gateway_conf *conf)
+{
+	struct rlimit none = { 0, 0 };
+
+	if (conf->core_dumps)
+		return;
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		log_warn("cannot disable core dumps");
+#ifdef PR_SET_DUMPABLE
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("cannot mark the process not dumpable");
+#endif
+}
+
 /* Switch to the configured user once ports are bound and keys loaded.
  * Started as root with a user configured, failing to switch is fatal:
  * we never keep running as root by accident. */
@@ -240,6 +261,8 @@ run(const char *path, struct gateway_conf *conf, bool foreground)
 		goto out;
 	if (drop_privileges(conf->user) < 0)
 		goto out;
+	/* After the switch: setuid() makes the process dumpable again. */
+	protect_secrets(conf);
 	if (!foreground && daemon(0, 0) < 0) {
 		log_warn("cannot go to the background");
 		goto out;

@@ -103,6 +103,10 @@ const struct policy_option policy_options[] = {
 	  "live connections finish for up to this many seconds, then closes "
 	  "the rest (close_notify both ways); 0: close them at once.  A "
 	  "second signal closes them at once too." },
+	{ .name = "core_dumps", .file = POPT_GLOBAL, .section = "gateway",
+	  .type = POPT_BOOL, .def = "no", G(core_dumps), .arg = "yes|no",
+	  .help = "Allow core dumps.  Off by default: a core dump of tlsgw "
+	  "holds its private keys and the upstream passwords." },
 
 	/* upstreams.d/NAME.ini: [listen] */
 	{ .name = "address", .file = POPT_POLICY, .section = "listen",

@@ -128,6 +128,7 @@ struct gateway_conf {
 	unsigned handshake_timeout;    /* seconds, default 10 */
 	unsigned idle_timeout;         /* seconds, default 300 */
 	size_t buffer_size;            /* bytes queued per direction, 64 KiB */
+	bool core_dumps;               /* default no: keys stay out of cores */
 	unsigned drain_timeout;        /* seconds live connections may drain
 	                                  on SIGTERM/SIGINT, default 10 */
 	struct policy **policies;      /* sorted by file name */

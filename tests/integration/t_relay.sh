@@ -258,6 +258,10 @@ else
 	[ "$st_uid" = "$(id -u)" ] || fail "not root: expected the gateway to keep uid $(id -u), got $st_uid"
 	pass "not root: the gateway keeps uid $st_uid"
 fi
+# core_dumps defaults to no: keys and passwords stay out of core files.
+core=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$GW_PID/limits")
+[ "$core" = "0 0" ] || fail "core dumps not disabled: Max core file size $core"
+pass "core dumps disabled (soft and hard limit 0)"
 
 say "--- 3. large messages both ways"
 device_client bear_client tasmota-esp8266 "$GW_PORT" relay/large/bear \

@@ -1698,7 +1698,7 @@ static const struct {
 	{ "@OPTIONS nosuch@\n", -1, "1: no options in section [nosuch]" },
 	{ "@OPTIONS mqtt@\n", 5, NULL },
 	{ "@OPTIONS mqtt@\n@OPTIONS mqtt@\n", 5, NULL },
-	{ "@OPTIONS gateway@\n@OPTIONS listen@\n", 14, NULL },
+	{ "@OPTIONS gateway@\n@OPTIONS listen@\n", 15, NULL },
 };
 
 START_TEST(test_optdoc_render)
