@@ -170,3 +170,12 @@ inspect_free(struct conn *c)
 		evbuffer_free(c->mqtt_in);
 	c->mqtt_in = NULL;
 }
+
+int
+inspect_device_eof(struct conn *c)
+{
+	if (c->mqtt_in == NULL || evbuffer_get_length(c->mqtt_in) == 0)
+		return 0;
+	inspect_refuse(c, mqtt_strerror(MQTT_NEED_MORE));
+	return -1;
+}

@@ -20,6 +20,10 @@
  */
 int inspect_device_data(struct conn *c, const uint8_t *buf, size_t n);
 
+/* The device ended its stream while a CONNECT was incomplete: refuse
+ * (returns -1) unless nothing at all had arrived (0). */
+int inspect_device_eof(struct conn *c);
+
 /* Free what inspection holds (connection teardown). */
 void inspect_free(struct conn *c);
 

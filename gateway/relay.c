@@ -5,6 +5,8 @@
  * stream on one side is passed on as close_notify and a TCP half-close,
  * and the other direction keeps flowing until it ends too.
  */
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -12,6 +14,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
 
 #include "conn.h"
 #include "log.h"
@@ -65,6 +68,9 @@ relay_end_direction(struct leg *from, const char *how)
 	struct leg *to = from->peer;
 	struct conn *c = from->conn;
 
+	if (from == &c->device && c->inspecting &&
+	    inspect_device_eof(c) < 0)
+		return;
 	from->read_closed = true;
 	conn_log(c, LOG_LEVEL_DEBUG, "%s ended its stream (%s)", from->name, how);
 	if (c->close_reason == NULL)
@@ -80,6 +86,25 @@ relay_end_direction(struct leg *from, const char *how)
 		conn_close(c, c->close_reason);
 }
 
+/* The error, or the alert the peer sent: in TLS 1.3 a broker judges our
+ * client certificate after our handshake ended, so its verdict arrives
+ * here ("certificate_required", "unknown_ca"). */
+static const char *
+relay_error_text(struct leg *leg, int err, char *buf, size_t len)
+{
+	WOLFSSL_ALERT_HISTORY h;
+
+	memset(&h, 0, sizeof h);
+	if (err == FATAL_ERROR && wolfSSL_get_alert_history(leg->ssl, &h) ==
+	    WOLFSSL_SUCCESS && h.last_rx.code > 0) {
+		snprintf(buf, len, "the %s sent alert %d (%s)",
+		    leg == &leg->conn->device ? "device" : "broker",
+		    h.last_rx.code, tlsio_alert_name(h.last_rx.code));
+		return buf;
+	}
+	return tlsio_error_text(err, buf, len);
+}
+
 /* Read everything the leg has decrypted or buffered, unless the other
  * side is full.  wolfSSL may hold decrypted bytes with no socket event
  * to come, so we always read until it wants more input. */
@@ -90,7 +115,7 @@ relay_pump(struct leg *from)
 	struct leg *to = from->peer;
 	size_t limit = conn_conf(c)->buffer_size;
 	unsigned char *buf = c->gw->relay_buf;
-	char text[96];
+	char text[128];
 	int n, err;
 
 	while (c->state == CONN_RELAY && !from->read_closed && !from->paused) {
@@ -126,7 +151,7 @@ relay_pump(struct leg *from)
 			return;
 		}
 		conn_log(c, LOG_LEVEL_WARN, "%s TLS error: %s", from->name,
-		    tlsio_error_text(err, text, sizeof text));
+		    relay_error_text(from, err, text, sizeof text));
 		conn_close(c, from == &c->device ? "device TLS error" :
 		    "upstream TLS error");
 		return;
