@@ -18,6 +18,9 @@
 #define CH_MAX_SNI      255
 /* Largest ClientHello handshake message we accept (reassembled). */
 #define CH_MAX_MESSAGE  16384
+/* Raw bytes worth reading for one hello: a whole CH_MAX_MESSAGE plus
+ * the headers of the records it may be split over. */
+#define CH_MAX_PEEK     (CH_MAX_MESSAGE + 4096)
 
 /* Protocol version codes as they appear on the wire. */
 #define TLSV_SSL3  0x0300

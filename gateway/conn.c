@@ -123,6 +123,10 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 	event_base_gettimeofday_cached(gw->base, &c->started);
 	c->last_active = c->started;
 	conn_leg_setup(c, &c->device, &c->upstream, "device", bev);
+	/* A whole ClientHello must fit, whatever buffer_size says, or a
+	 * large hello would wait for bytes we no longer read. */
+	if (conn_conf(c)->buffer_size < CH_MAX_PEEK)
+		bufferevent_setwatermark(bev, EV_READ, 0, CH_MAX_PEEK);
 	c->device.connected = true;
 	c->upstream.conn = c;
 	c->upstream.peer = &c->device;

@@ -19,9 +19,6 @@
 #include "log.h"
 #include "tlsio.h"
 
-/* Raw bytes we are willing to look at for one hello: a full 16 KB
- * message plus the headers of the records it may be split over. */
-#define DEVICE_HELLO_PEEK (CH_MAX_MESSAGE + 4096)
 
 static void device_handshake(struct conn *c);
 
@@ -144,6 +141,9 @@ device_route(struct conn *c)
 		return;
 	}
 	c->inspecting = c->policy->mqtt.inspect;
+	/* The hello is read; from now on buffer_size bounds the input. */
+	bufferevent_setwatermark(c->device.bev, EV_READ, 0,
+	    conn_conf(c)->buffer_size);
 	conn_set_state(c, CONN_HANDSHAKE);
 	upstream_start(c);
 	if (c->state == CONN_HANDSHAKE)
@@ -156,7 +156,7 @@ device_peek_hello(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->device.bev);
 	size_t len = evbuffer_get_length(in);
-	size_t n = len < DEVICE_HELLO_PEEK ? len : DEVICE_HELLO_PEEK;
+	size_t n = len < CH_MAX_PEEK ? len : CH_MAX_PEEK;
 	unsigned char *p;
 	int res;
 
@@ -170,7 +170,7 @@ device_peek_hello(struct conn *c)
 		return;
 	}
 	res = clienthello_parse(p, n, c->hello);
-	if (res == CH_NEED_MORE && n >= DEVICE_HELLO_PEEK)
+	if (res == CH_NEED_MORE && n >= CH_MAX_PEEK)
 		res = CH_TOO_BIG;
 	if (res == CH_NEED_MORE)
 		return;
