@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #include "suites.h"
 
 #define CONN_DRAIN_SEC 5
+/* One full TLS record with its header and AEAD overhead. */
+#define CONN_READ_CHUNK (16384 + 512)
 
 static const char *const conn_state_names[] = {
 	[CONN_HELLO] = "hello",
@@ -76,6 +79,17 @@ conn_format_peer(char *buf, size_t len, const struct sockaddr *sa)
 	}
 }
 
+/* MQTT is small request/response messages: never let Nagle hold one
+ * back waiting for an ack (both legs). */
+void
+conn_nodelay(evutil_socket_t fd)
+{
+	int on = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
 /* Watermarks bound memory: input stops growing at buffer_size, and the
  * write callback fires once output falls to half of it. */
 static void
@@ -89,6 +103,9 @@ conn_leg_setup(struct conn *c, struct leg *leg, struct leg *peer,
 	leg->name = name;
 	leg->bev = bev;
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, leg);
+	/* A whole TLS record per read, not libevent's 4 KB slices. */
+	bufferevent_set_max_single_read(bev, CONN_READ_CHUNK);
+	bufferevent_set_max_single_write(bev, CONN_READ_CHUNK);
 	bufferevent_setwatermark(bev, EV_READ, 0, limit);
 	bufferevent_setwatermark(bev, EV_WRITE, limit / 2, 0);
 }
@@ -116,6 +133,7 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 	}
 	c->gw = gw;
 	c->source = src;
+	conn_nodelay(fd);
 	c->cfg = config_ref(gw->cfg);
 	c->listener = listener_ref(l);
 	conn_format_peer(c->peer, sizeof c->peer, sa);

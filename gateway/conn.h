@@ -173,6 +173,9 @@ uint16_t leg_suite_code(const struct leg *leg);
 void device_on_read(struct conn *c);
 void device_on_eof(struct conn *c);
 
+/* Set TCP_NODELAY on a leg's socket. */
+void conn_nodelay(evutil_socket_t fd);
+
 /* Give the upstream leg its socket bufferevent. */
 void conn_attach_upstream(struct conn *c, struct bufferevent *bev);
 

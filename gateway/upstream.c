@@ -99,6 +99,7 @@ upstream_on_connected(struct conn *c)
 	char err[128];
 
 	c->upstream.connected = true;
+	conn_nodelay(bufferevent_getfd(c->upstream.bev));
 	ssl = wolfSSL_new(c->policy->upstream.ctx);
 	if (ssl == NULL) {
 		upstream_fail(c, "handshake failed", "out of memory");
