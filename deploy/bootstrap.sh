@@ -39,7 +39,8 @@ cd "$root"
 # ss from iproute2, ps from procps for the test watchdog).
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libwolfssl-dev libevent-dev libinih-dev check libbearssl-dev libmbedtls-dev
-mosquitto mosquitto-clients openssl ca-certificates iproute2 procps"
+mosquitto mosquitto-clients openssl ca-certificates iproute2 procps
+systemd strace"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -136,7 +136,7 @@ gcc_major() {
 }
 
 host_packages() {
-	local a p pkgs="qemu-user pkg-config autoconf automake make file"
+	pkgs="qemu-user pkg-config autoconf automake make file"
 	for a in $arches; do
 		arch_vars "$a"
 		if [ "$toolchain" = gcc ]; then
@@ -171,7 +171,8 @@ libinih-dev libinih1 check libsubunit-dev libsubunit0"
 # apt_arch ARCH ARGS...: apt-get with a private state that knows only
 # ARCH's package lists, from the host's apt sources.
 apt_arch() {
-	local a=$1 dir=$out/apt
+	a=$1
+	dir=$out/apt
 	shift
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	cat >"$dir/apt-$a.conf" <<EOF
@@ -188,7 +189,8 @@ EOF
 }
 
 sysroot() {
-	local a=$1 sr=$out/sysroot-$1 stamp debs p
+	a=$1
+	sr=$out/sysroot-$1
 	stamp=$sr/.stamp
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$SYSROOT_PKGS" ]; then
 		return 0
@@ -208,7 +210,9 @@ sysroot() {
 	for p in "$debs"/*.deb; do
 		dpkg -x "$p" "$sr"
 	done
-	ls "$debs" | sed 's/^/    /'
+	for p in "$debs"/*.deb; do
+		echo "    ${p##*/}"
+	done
 	echo "$SYSROOT_PKGS" >"$stamp"
 }
 
@@ -226,9 +230,9 @@ source_copy() {
 			grep -zv -e '^build-cross/' -e '^\.wolfssl' | xargs -0 tar -cf - --no-recursion) |
 			tar -xf - -C "$src"
 	else
-		(cd "$root" && tar -cf - --exclude=./build-cross --exclude='*.o' \
-			--exclude='*.a' --exclude=config.status --exclude=config.log \
-			--exclude=Makefile --exclude=config.h --exclude=stamp-h1 .) |
+		(cd "$root" && tar -cf - --exclude=./build-cross --exclude=./.wolfssl --exclude='*.o' \
+			--exclude='*.a' --exclude=./config.status --exclude=./config.log \
+			--exclude=./Makefile --exclude=./config.h --exclude=./stamp-h1 .) |
 			tar -xf - -C "$src"
 	fi
 	if [ ! -x "$src/configure" ]; then
@@ -246,7 +250,9 @@ configure_args_tests() {
 }
 
 build() {
-	local a=$1 sr=$out/sysroot-$1 b=$out/$1 libdir cc
+	a=$1
+	sr=$out/sysroot-$1
+	b=$out/$1
 	arch_vars "$a"
 	libdir=$sr/usr/lib/$TRIPLET
 	if [ "$toolchain" = gcc ]; then
@@ -257,8 +263,10 @@ build() {
 		# Debian's armhf is Thumb-2, as its gcc does by default.
 		[ "$a" != armhf ] || cc="$cc -mthumb"
 	fi
+	# A fresh build directory: a changed CFLAGS must rebuild everything.
+	rm -rf "$b"
 	mkdir -p "$b"
-	say "$a: configure --host=$TRIPLET in $b"
+	say "$a: configure --host=$TRIPLET in $b ($cc, CFLAGS=${CFLAGS:--O2 -g})"
 	(
 		cd "$b"
 		PKG_CONFIG_LIBDIR=$libdir/pkgconfig:$sr/usr/share/pkgconfig
@@ -293,7 +301,9 @@ qemu_env() {
 }
 
 unit_tests() {
-	local a=$1 b=$out/$1 rc=0
+	a=$1
+	b=$out/$1
+	rc=0
 	command -v "$QEMU" >/dev/null 2>&1 || die "$QEMU not found (package qemu-user)"
 	say "$a: unit tests under $QEMU"
 	(
@@ -320,7 +330,11 @@ unit_tests() {
 # tlsgw, -t included, runs the target binary) and whose test clients are
 # the host's.
 integration_tests() {
-	local a=$1 nb=$out/native mix=$out/$1-integration t rc=0 failed=
+	a=$1
+	nb=$out/native
+	mix=$out/$1-integration
+	rc=0
+	failed=
 	if [ ! -x "$nb/tests/clients/bear_client" ] || [ ! -x "$nb/tests/clients/mbed_client" ]; then
 		say "native build of the test clients in $nb"
 		mkdir -p "$nb"
@@ -357,7 +371,8 @@ EOF
 }
 
 measure() {
-	local a=$1 b=$out/$1 text stripped
+	a=$1
+	b=$out/$1
 	arch_vars "$a"
 	"$TRIPLET-strip" -o "$b/tlsgw.stripped" "$b/tlsgw"
 	text=$("$TRIPLET-size" "$b/tlsgw" | awk 'NR == 2 { print $1 "/" $2 "/" $3 }')
@@ -369,18 +384,29 @@ measure() {
 
 # ---------------------------------------------------------------------
 
+# timed WHAT CMD...: run CMD, then say how long it took.
+timed() {
+	what=$1
+	shift
+	t0=$(date +%s)
+	"$@"
+	say "$what: $(($(date +%s) - t0)) s"
+}
+
+t_all=$(date +%s)
 pick_toolchain
-host_packages
-source_copy
+timed "host packages" host_packages
+timed "source copy and autoreconf" source_copy
 : >"$sizes"
 for a in $arches; do
 	start=$(date +%s)
-	sysroot "$a"
-	build "$a"
-	[ "$check" = no ] || unit_tests "$a"
-	[ "$integration" = no ] || integration_tests "$a"
+	timed "$a: sysroot" sysroot "$a"
+	timed "$a: configure and build" build "$a"
+	[ "$check" = no ] || timed "$a: unit tests" unit_tests "$a"
+	[ "$integration" = no ] || timed "$a: integration tests" integration_tests "$a"
 	measure "$a"
 	say "$a: done in $(($(date +%s) - start)) s"
 done
 say "sizes (also in $sizes):"
 cat "$sizes"
+say "total: $(($(date +%s) - t_all)) s"

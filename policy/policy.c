@@ -1954,7 +1954,15 @@ policy_list_dir(const char *dir, char ***out, size_t *n, const char *gfile,
 		    "%s: %s", dir, strerror(errno));
 		return false;
 	}
-	while ((de = readdir(dp)) != NULL) {
+	for (;;) {
+		/* readdir returns NULL at the end and on an error alike. */
+		errno = 0;
+		if ((de = readdir(dp)) == NULL) {
+			if (errno != 0)
+				diag_error(d, gfile, gline, "policy_dir: cannot read "
+				    "directory %s: %s", dir, strerror(errno));
+			break;
+		}
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || len <= 4 ||
 		    strcmp(de->d_name + len - 4, ".ini") != 0)

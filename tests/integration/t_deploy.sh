@@ -18,6 +18,7 @@
 #    PKG_NAME, PKG_VERSION = configure.ac's version, DEPENDS,
 #    CONFIGURE_ARGS, conffiles, and its install recipe run into a
 #    directory (modes included).
+#    deploy/openwrt/mkfeed.sh makes a feed for a tarball.
 # 4. `sh -n` on the deploy scripts.
 #
 # Needs systemd-analyze (Debian package systemd; installing it in a
@@ -52,6 +53,7 @@ make_conf() {
 say "=== 1. systemd unit"
 
 # The unit's own lines, as deploy/systemd/tlsgw.service promises them.
+# shellcheck disable=SC2016  # $MAINPID is systemd's, not ours
 for line in \
 	'Type=simple' \
 	'User=tlsgw' \
@@ -126,10 +128,12 @@ assert_output_contains "configuration OK"
 GW_LOG=$WORK/unit.log
 STRACE_OUT=$WORK/strace.txt
 wrapper=()
-if command -v strace >/dev/null 2>&1; then
-	wrapper=(strace -f -qq -o "$STRACE_OUT")
-else
+if ! command -v strace >/dev/null 2>&1; then
 	say "strace not installed: the system call check is skipped"
+elif [ "$(head -c 4 "$TLSGW" | od -An -c | tr -d ' ')" != '177ELF' ]; then
+	say "$TLSGW is not an executable of this machine (a wrapper?): the system call check is skipped"
+else
+	wrapper=(strace -f -qq -o "$STRACE_OUT")
 fi
 # shellcheck disable=SC2046
 "${wrapper[@]}" $(unit_cmd ExecStart) >"$GW_LOG" 2>&1 &
@@ -164,11 +168,11 @@ pass "a device published after the reload"
 
 # Stop as systemd does (SIGTERM), well within TimeoutStopSec.
 kill -TERM "$MAINPID"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
 	alive "$MAINPID" || break
 	sleep 0.1
 done
-alive "$MAINPID" && fail "tlsgw still running 10 s after SIGTERM"
+alive "$MAINPID" && fail "tlsgw still running 15 s after SIGTERM"
 wait "$RUN_PID" 2>/dev/null || true
 pass "tlsgw stopped on SIGTERM"
 
@@ -362,8 +366,9 @@ mapfile -t ow_argv <<<"$OW_CMD"
 "${ow_argv[@]}" >"$WORK/openwrt.log" 2>&1 &
 OW_PID=$!
 track_pid "$OW_PID" "tlsgw (procd command)"
-wait_port "$OW_PORT1" "$OW_PID" 30 && wait_port "$OW_PORT2" "$OW_PID" 30 ||
+if ! wait_port "$OW_PORT1" "$OW_PID" 30 || ! wait_port "$OW_PORT2" "$OW_PID" 30; then
 	fail "the procd command line did not listen on $OW_PORT1 and $OW_PORT2"
+fi
 pass "the procd command line serves both policies"
 
 say "--- reload while running: check, then SIGHUP"
@@ -493,16 +498,34 @@ owrt_make install-ipkg
 (cd "$IPKG" && find . -type f -printf '%P:%m\n' | sort) >"$WORK/ipkg.list"
 sed 's/^/    ipkg| /' "$WORK/ipkg.list"
 for want in usr/sbin/tlsgw:755 etc/init.d/tlsgw:755 etc/tlsgw/tlsgw.ini:644 \
-	etc/tlsgw/upstreams.d/hivemq.ini.example:644; do
+	etc/tlsgw/upstreams.d/hivemq.ini.example:644 lib/upgrade/keep.d/tlsgw:644; do
 	grep -qxF "$want" "$WORK/ipkg.list" || fail "the package lacks $want (path:mode)"
 	pass "package holds $want"
 done
 [ -d "$IPKG/etc/tlsgw/pki" ] || fail "the package lacks etc/tlsgw/pki/"
+grep -qxF /etc/tlsgw/ "$IPKG/lib/upgrade/keep.d/tlsgw" ||
+	fail "sysupgrade would not keep /etc/tlsgw/ (lib/upgrade/keep.d/tlsgw)"
 cmp -s "$IPKG/etc/init.d/tlsgw" "$INIT_SRC" || fail "etc/init.d/tlsgw is not files/tlsgw.init"
 if grep -v '^etc/tlsgw/tlsgw\.ini:' "$WORK/ipkg.list" | grep -q '\.ini:'; then
 	fail "the package must ship no active policy (*.ini)"
 fi
 pass "the package ships no active policy"
+
+say "--- mkfeed.sh: a feed for a make dist tarball"
+mkdir -p "$WORK/dist"
+echo "not really a tarball" >"$WORK/dist/tlsgw-$AC_VERSION.tar.gz"
+assert_exit 0 sh "$TOP_SRCDIR/deploy/openwrt/mkfeed.sh" \
+	"$WORK/dist/tlsgw-$AC_VERSION.tar.gz" "$WORK/feed"
+want_hash=$(sha256sum "$WORK/dist/tlsgw-$AC_VERSION.tar.gz" | cut -d' ' -f1)
+grep -qxF "PKG_HASH:=$want_hash" "$WORK/feed/tlsgw/Makefile" ||
+	fail "the feed's Makefile lacks PKG_HASH:=$want_hash"
+grep -qxF "PKG_SOURCE_URL:=file://$WORK/dist/" "$WORK/feed/tlsgw/Makefile" ||
+	fail "the feed's Makefile lacks PKG_SOURCE_URL:=file://$WORK/dist/"
+cmp -s "$WORK/feed/tlsgw/files/tlsgw.init" "$INIT_SRC" || fail "the feed lacks files/tlsgw.init"
+pass "mkfeed.sh: PKG_HASH, PKG_SOURCE_URL and files/ in the feed"
+echo x >"$WORK/dist/tlsgw-9.9.9.tar.gz"
+assert_exit 1 sh "$TOP_SRCDIR/deploy/openwrt/mkfeed.sh" "$WORK/dist/tlsgw-9.9.9.tar.gz" "$WORK/feed2"
+assert_output_contains "is not tlsgw-$AC_VERSION.tar.gz"
 
 # =====================================================================
 say "=== 4. deploy scripts"
