@@ -19,7 +19,11 @@
  *          (--port, TLS unless --plain) on one topic; --count QoS 0
  *          publishes every --interval-us, each carrying its send time
  *          (CLOCK_MONOTONIC); prints "LAT n=.. lost=.. p50=.. p90=..
- *          p99=.. max=.. (us)".
+ *          p99=.. max=.. (us)".  With --ref-port P a second publisher
+ *          speaks TLS 1.3 straight to the broker (SNI --ref-sni) and the
+ *          two take turns (interval/2 apart), so both paths see the same
+ *          machine load; a second line "REF n=.. p50=.." gives its
+ *          figures and "DELTA p50=.. p99=.." the difference.
  *   tput   the same pair; the publisher writes --size-byte QoS 0
  *          publishes as fast as TLS lets it for --seconds; prints
  *          "TPUT pub_bytes=.. sub_bytes=.. secs=.. MBps=..".
@@ -82,14 +86,16 @@ static struct {
 	int size;
 	int warmup;
 	const char *tag;
+	int ref_port;
+	const char *ref_sni;
 } o = {
 	.host = "127.0.0.1", .tlsv = 12, .groups = "P-256", .conns = 100,
 	.parallel = 16, .seconds = 5, .hold = 600, .until = "handshake",
 	.count = 1000, .interval_us = 2000, .size = 32768, .warmup = 50,
-	.tag = "lg",
+	.tag = "lg", .ref_sni = "broker.demo.lan",
 };
 
-static SSL_CTX *ctx;
+static SSL_CTX *ctx, *ref_ctx;
 static int ep;
 static volatile sig_atomic_t stop;
 static unsigned long idseq;
@@ -232,7 +238,12 @@ cn_open(int port, int tls, int role)
 		free(c);
 		return NULL;
 	}
-	if (tls) {
+	if (tls == 2) {
+		/* The reference publisher: TLS 1.3 straight to the broker. */
+		c->ssl = SSL_new(ref_ctx);
+		SSL_set_fd(c->ssl, c->fd);
+		SSL_set_tlsext_host_name(c->ssl, o.ref_sni);
+	} else if (tls) {
 		c->ssl = SSL_new(ctx);
 		SSL_set_fd(c->ssl, c->fd);
 		if (o.sni != NULL)
@@ -515,20 +526,32 @@ mode_hs(void)
 	return 0;
 }
 
-/* Connect a subscriber (plain) and a publisher; run the loop until both
- * are ready.  Returns 0 or -1. */
+static int pair_setup_ref(struct cn **pub, struct cn **sub, struct cn **ref,
+    const char *topic);
+
+/* Connect a subscriber (plain) and a publisher (and the reference
+ * publisher); run the loop until all are ready.  Returns 0 or -1. */
 static int
 pair_setup(struct cn **pub, struct cn **sub, const char *topic)
 {
+	return pair_setup_ref(pub, sub, NULL, topic);
+}
+
+static int
+pair_setup_ref(struct cn **pub, struct cn **sub, struct cn **ref,
+    const char *topic)
+{
 	struct epoll_event ev[8];
 	uint64_t end = now_ns() + 10000000000ull;
-	int ready = 0, n, i;
+	int ready = 0, want = ref != NULL ? 3 : 2, n, i;
 
 	*sub = cn_open(o.sub_port, 0, 2);
 	*pub = cn_open(o.port, !o.plain, 1);
 	if (*sub == NULL || *pub == NULL)
 		return -1;
-	while (ready < 2 && now_ns() < end && !stop) {
+	if (ref != NULL && (*ref = cn_open(o.ref_port, 2, 1)) == NULL)
+		return -1;
+	while (ready < want && now_ns() < end && !stop) {
 		n = epoll_wait(ep, ev, 8, 100);
 		for (i = 0; i < n; i++) {
 			struct cn *c = ev[i].data.ptr;
@@ -542,7 +565,7 @@ pair_setup(struct cn **pub, struct cn **sub, const char *topic)
 			ready += r;
 		}
 	}
-	return ready == 2 ? 0 : -1;
+	return ready == want ? 0 : -1;
 }
 
 static int
@@ -553,50 +576,72 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void
+lat_print(const char *what, uint64_t *lat, int got)
+{
+	qsort(lat, (size_t)got, sizeof *lat, cmp_u64);
+	if (got == 0) {
+		printf("%s n=0 lost=%d\n", what, o.count);
+		return;
+	}
+	printf("%s n=%d lost=%d p50=%.1f p90=%.1f p99=%.1f max=%.1f\n", what,
+	    got, o.count - got, lat[got / 2] / 1e3, lat[got * 9 / 10] / 1e3,
+	    lat[got * 99 / 100] / 1e3, lat[got - 1] / 1e3);
+}
+
 static int
 mode_lat(void)
 {
-	struct cn *pub, *sub;
+	struct cn *pub, *sub, *ref = NULL;
 	char topic[64];
 	unsigned char pkt[4096], *pl;
 	size_t hdr, total;
-	uint64_t *lat, next, end;
-	int sent = 0, got = 0, n, i;
+	uint64_t *lat, *rlat, next, end, step;
+	int sent = 0, got = 0, rgot = 0, n, i, paths = o.ref_port ? 2 : 1;
 	struct epoll_event ev[8];
-	size_t psize = o.size < 16 ? 16 : (size_t)o.size;
+	size_t psize = o.size < 17 ? 17 : (size_t)o.size;
 
 	if (psize > 2048)
 		psize = 2048;
 	snprintf(topic, sizeof topic, "bench/lat/%ld", (long)getpid());
-	if (pair_setup(&pub, &sub, topic) < 0)
+	if (pair_setup_ref(&pub, &sub, o.ref_port ? &ref : NULL, topic) < 0)
 		die("lat: publisher or subscriber set-up failed");
 	lat = calloc((size_t)o.count, sizeof *lat);
+	rlat = calloc((size_t)o.count, sizeof *rlat);
 	hdr = mqtt_publish_hdr(pkt, topic, psize);
 	pl = pkt + hdr;
 	memset(pl, 'x', psize);
 	total = hdr + psize;
 	usleep(100000);
+	/* With a reference path the two publishers take turns, each at
+	 * one message per interval. */
+	step = (uint64_t)o.interval_us * 1000u / (uint64_t)paths;
 	next = now_ns();
 	end = next + (uint64_t)(o.count + o.warmup) * (uint64_t)o.interval_us *
 	    1000u + 5000000000ull;
-	while (!stop && now_ns() < end && got < o.count) {
+	while (!stop && now_ns() < end &&
+	    (got < o.count || (ref != NULL && rgot < o.count))) {
 		uint64_t t = now_ns();
 		int wait_ms;
 
-		if (sent < o.count + o.warmup && t >= next) {
-			uint64_t seq = (uint64_t)sent;
+		if (sent < (o.count + o.warmup) * paths && t >= next) {
+			uint64_t seq = (uint64_t)(sent / paths);
+			struct cn *via = (sent % paths) ? ref : pub;
 
 			memcpy(pl, &seq, 8);
+			pl[16] = (unsigned char)(sent % paths);
 			t = now_ns();
 			memcpy(pl + 8, &t, 8);
-			if (cn_write(pub, pkt, total) < 0)
+			if (cn_write(via, pkt, total) < 0)
 				die("lat: publish failed");
 			sent++;
-			next += (uint64_t)o.interval_us * 1000u;
+			next += step;
 			continue;
 		}
-		wait_ms = sent < o.count + o.warmup ?
-		    (int)((next > t ? next - t : 0) / 1000000u) : 100;
+		/* Round up: never spin (the machine is shared), send at most
+		 * a millisecond late (the timestamp is taken at the send). */
+		wait_ms = sent < (o.count + o.warmup) * paths ?
+		    (int)((next > t ? next - t + 999999u : 0) / 1000000u) : 100;
 		n = epoll_wait(ep, ev, 8, wait_ms);
 		for (i = 0; i < n; i++) {
 			struct cn *c = ev[i].data.ptr;
@@ -615,23 +660,31 @@ mode_lat(void)
 				    c->rbuf[h + 1];
 				const unsigned char *q = c->rbuf + h + 2 + tl;
 
-				if ((c->rbuf[0] & 0xf0) == 0x30 && rl >= 2 + tl + 16) {
+				if ((c->rbuf[0] & 0xf0) == 0x30 && rl >= 2 + tl + 17) {
 					memcpy(&seq, q, 8);
 					memcpy(&ts, q + 8, 8);
-					if (seq >= (uint64_t)o.warmup &&
-					    got < o.count)
+					if (seq < (uint64_t)o.warmup)
+						;
+					else if (q[16] == 0 && got < o.count)
 						lat[got++] = tn - ts;
+					else if (q[16] == 1 && rgot < o.count)
+						rlat[rgot++] = tn - ts;
 				}
 				cn_consume(c, len);
 			}
 		}
 	}
-	qsort(lat, (size_t)got, sizeof *lat, cmp_u64);
 	if (got == 0)
 		die("lat: no message arrived");
-	printf("LAT n=%d lost=%d p50=%.1f p90=%.1f p99=%.1f max=%.1f\n", got,
-	    o.count - got, lat[got / 2] / 1e3, lat[got * 9 / 10] / 1e3,
-	    lat[got * 99 / 100] / 1e3, lat[got - 1] / 1e3);
+	lat_print("LAT", lat, got);
+	if (ref != NULL && rgot > 0) {
+		lat_print("REF", rlat, rgot);
+		printf("DELTA p50=%.1f p99=%.1f\n",
+		    ((double)lat[got / 2] - (double)rlat[rgot / 2]) / 1e3,
+		    ((double)lat[got * 99 / 100] -
+		    (double)rlat[rgot * 99 / 100]) / 1e3);
+		cn_free(ref);
+	}
 	cn_free(pub);
 	cn_free(sub);
 	return 0;
@@ -744,7 +797,7 @@ usage(void)
 	    "         [--cipher LIST] [--groups LIST] [--sni NAME] [--conns N]\n"
 	    "         [--parallel K] [--seconds T] [--hold T] [--until handshake|connack]\n"
 	    "         [--sub-port P] [--count N] [--interval-us U] [--size B]\n"
-	    "         [--warmup N] [--tag TEXT]\n");
+	    "         [--warmup N] [--tag TEXT] [--ref-port P] [--ref-sni NAME]\n");
 	exit(2);
 }
 
@@ -761,7 +814,8 @@ main(int argc, char **argv)
 		{ "hold", 1, 0, 'h' }, { "until", 1, 0, 'u' },
 		{ "count", 1, 0, 'C' }, { "interval-us", 1, 0, 'i' },
 		{ "size", 1, 0, 's' }, { "warmup", 1, 0, 'w' },
-		{ "tag", 1, 0, 'T' }, { 0, 0, 0, 0 },
+		{ "tag", 1, 0, 'T' }, { "ref-port", 1, 0, 'R' },
+		{ "ref-sni", 1, 0, 'r' }, { 0, 0, 0, 0 },
 	};
 	struct sigaction sa;
 	int ch;
@@ -800,6 +854,8 @@ main(int argc, char **argv)
 		case 's': o.size = atoi(optarg); break;
 		case 'w': o.warmup = atoi(optarg); break;
 		case 'T': o.tag = optarg; break;
+		case 'R': o.ref_port = atoi(optarg); break;
+		case 'r': o.ref_sni = optarg; break;
 		default: usage();
 		}
 	}
@@ -835,6 +891,12 @@ main(int argc, char **argv)
 		die("bad --cipher");
 	if (o.groups != NULL && SSL_CTX_set1_groups_list(ctx, o.groups) != 1)
 		die("bad --groups");
+	ref_ctx = SSL_CTX_new(TLS_client_method());
+	if (ref_ctx == NULL)
+		die("SSL_CTX_new failed");
+	SSL_CTX_set_verify(ref_ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_session_cache_mode(ref_ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_min_proto_version(ref_ctx, TLS1_3_VERSION);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		die("epoll_create1 failed");
