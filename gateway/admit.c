@@ -177,6 +177,19 @@ limits_should_log(struct limits *lim, enum limit_kind kind,
 	return true;
 }
 
+unsigned
+limits_take_suppressed(struct limits *lim, unsigned counts[4])
+{
+	unsigned i, total = 0;
+
+	for (i = 0; i < 4; i++) {
+		counts[i] = lim->suppressed[i];
+		total += counts[i];
+		lim->suppressed[i] = 0;
+	}
+	return total;
+}
+
 void
 limits_free(struct limits *lim)
 {

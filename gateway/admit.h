@@ -51,6 +51,10 @@ void limits_release(struct limits *lim, struct source *src);
 bool limits_should_log(struct limits *lim, enum limit_kind kind,
     const struct timeval *now, unsigned *suppressed);
 
+/* Take the counts of refusals not logged yet, for a line when a flood
+ * stops (no later refusal would report them).  Returns the total. */
+unsigned limits_take_suppressed(struct limits *lim, unsigned counts[4]);
+
 /* Free every tracked source. */
 void limits_free(struct limits *lim);
 

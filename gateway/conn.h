@@ -53,6 +53,7 @@ struct gateway {
 	size_t nlisteners;
 	struct conn *conns;              /* every live connection */
 	struct limits limits;            /* per device address */
+	struct event *limits_flush;      /* logs refusals left unlogged */
 	unsigned nconns;
 	bool stopping;
 	unsigned char relay_buf[16384];  /* plaintext scratch for relay.c */

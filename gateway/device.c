@@ -106,6 +106,7 @@ device_refuse_full(struct conn *c)
 	unsigned more = 0;
 
 	event_base_gettimeofday_cached(c->gw->base, &now);
+	listener_note_refusal(c->gw);
 	if (limits_should_log(&c->gw->limits, LIMIT_POLICY, &now, &more))
 		conn_log(c, LOG_LEVEL_WARN, "refused: policy '%s' serves "
 		    "max_connections = %u devices already (%u more refused "

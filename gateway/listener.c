@@ -19,6 +19,42 @@
 #define LISTENER_BACKLOG 256
 #define LISTENER_PAUSE_SEC 1
 
+static const char *const listener_limit_names[] = {
+	[LIMIT_TOTAL] = "max_connections",
+	[LIMIT_SOURCE] = "max_connections_per_source",
+	[LIMIT_RATE] = "handshakes_per_source",
+	[LIMIT_POLICY] = "a policy's max_connections",
+};
+
+/* A flood's last second: the refusals no later line reported. */
+static void
+listener_flush_refusals(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+	unsigned counts[4], i;
+
+	(void)fd;
+	(void)what;
+	if (limits_take_suppressed(&gw->limits, counts) == 0)
+		return;
+	for (i = 0; i < 4; i++)
+		if (counts[i] > 0)
+			log_warnx("%u more refused by %s since the last line",
+			    counts[i], listener_limit_names[i]);
+}
+
+void
+listener_note_refusal(struct gateway *gw)
+{
+	struct timeval later = { 2, 0 };
+
+	if (gw->limits_flush == NULL)
+		gw->limits_flush = evtimer_new(gw->base, listener_flush_refusals,
+		    gw);
+	if (gw->limits_flush != NULL && !evtimer_pending(gw->limits_flush, NULL))
+		evtimer_add(gw->limits_flush, &later);
+}
+
 /* One log line per second per kind of refusal, with the count of the
  * ones not logged: a flood must not become a log flood. */
 static void
@@ -29,6 +65,7 @@ listener_refuse(struct listener *l, const struct sockaddr *sa,
 	char peer[INET6_ADDRSTRLEN] = "?";
 	unsigned more = 0;
 
+	listener_note_refusal(l->gw);
 	if (!limits_should_log(&l->gw->limits, kind, now, &more))
 		return;
 	if (sa->sa_family == AF_INET)
@@ -293,6 +330,12 @@ void
 listener_close_all(struct gateway *gw)
 {
 	size_t i;
+
+	if (gw->limits_flush != NULL) {
+		listener_flush_refusals(-1, 0, gw);
+		event_free(gw->limits_flush);
+		gw->limits_flush = NULL;
+	}
 
 	for (i = 0; i < gw->nlisteners; i++) {
 		listener_stop(gw->listeners[i]);

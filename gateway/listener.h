@@ -37,6 +37,10 @@ void listener_prune(struct gateway *gw);
 /* Log the policies served, one line each. */
 void listener_log_policies(const struct gateway_conf *conf);
 
+/* A connection was refused by a limit: make sure the refusals that no
+ * line reports get one when the flood stops. */
+void listener_note_refusal(struct gateway *gw);
+
 /* Stop accepting and drop every listener (stop, exit). */
 void listener_close_all(struct gateway *gw);
 

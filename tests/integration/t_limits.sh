@@ -142,9 +142,21 @@ burst() {
 # plus their "(N more refused since the last line)" counts: every
 # refusal of that kind, once the last burst's were reported.
 refusal_sum() {
-	grep -F -- "$1" "$GW_LOG" |
+	local key lines flushed
+	# The limit's key word, as the flush line names it ("N more refused
+	# by KEY since the last line", written when a flood stops).
+	case $1 in
+	*handshakes_per_source*) key=handshakes_per_source ;;
+	*max_connections_per_source*) key=max_connections_per_source ;;
+	*) key=max_connections ;;
+	esac
+	lines=$(grep -F -- "$1" "$GW_LOG" |
 		sed -n 's/.*(\([0-9][0-9]*\) more refused since the last line).*/\1/p' |
-		awk '{ s += $1 + 1 } END { print s + 0 }'
+		awk '{ s += $1 + 1 } END { print s + 0 }')
+	flushed=$(grep -F -- " more refused by $key since the last line" "$GW_LOG" |
+		sed -n 's/.* \([0-9][0-9]*\) more refused by .*/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }')
+	echo $((lines + flushed))
 }
 
 # new_gateway NAME [key=value ...]: a gateway with one policy 'main' on
