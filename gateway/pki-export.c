@@ -240,7 +240,7 @@ pki_bearssl_header(const struct pki_buf *const *ca_der, size_t n,
 	    "(ESP8266 Arduino: <bearssl/bearssl.h>)\n * and pass TAs, TAs_NUM "
 	    "to br_x509_minimal_init() or\n * br_ssl_client_init_full().\n"
 	    " */\n\n";
-	char s[64];
+	char s[96];
 	size_t i;
 
 	if (pki_buf_set(out, head, strlen(head)) < 0)
