@@ -146,7 +146,9 @@ relay_pump(struct leg *from)
 			relay_end_direction(from, "close_notify");
 			return;
 		}
-		if (from->tcp_eof) {
+		/* A fatal alert followed by the peer's FIN is an error with a
+		 * reason, not a plain end of stream. */
+		if (from->tcp_eof && err != FATAL_ERROR) {
 			relay_end_direction(from, "EOF without close_notify");
 			return;
 		}
