@@ -609,3 +609,64 @@ CipherString = DEFAULT
 EOC
 	echo "$f"
 }
+
+# ---------------------------------------------------------------------
+# helpers shared by the relay, fault and limit tests
+
+# close_line_of ADDR FROM [SECONDS]: wait for the close summary line of
+# the connection from ADDR, after line FROM of the gateway log (ports
+# are reused: an earlier connection may have had the same address); sets
+# CLOSE_LINE.
+close_line_of() {
+	local addr=$1 from=$2 t=${3:-10} i
+	CLOSE_LINE=""
+	for i in $(seq 1 $((t * 10))); do
+		CLOSE_LINE=$(tail -n +"$((from + 1))" "$GW_LOG" |
+			grep -F "$addr close policy=" | head -n 1 || true)
+		[ -n "$CLOSE_LINE" ] && break
+		sleep 0.1
+	done
+	[ -n "$CLOSE_LINE" ] ||
+		fail "no close line for $addr in $(basename "$GW_LOG") within $t s"
+	say "close line: $CLOSE_LINE"
+}
+
+# dev_addr PID PORT: the local IP:port of PID's established TCP
+# connection to PORT ("" if none).
+dev_addr() {
+	ss -Htnp state established "( dport = :$2 )" 2>/dev/null |
+		grep -F "pid=$1," | awk '{print $3}' | head -n 1
+}
+
+# duration_ms LINE: the duration= field in milliseconds.
+duration_ms() {
+	local d
+	d=$(field "$1" duration)
+	d=${d%s}
+	echo $((10#${d%.*} * 1000 + 10#${d#*.}))
+}
+
+# log_lines: how many lines the gateway log holds now.
+log_lines() {
+	wc -l <"$GW_LOG"
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# rss_kb PID: VmRSS of PID in kB.
+rss_kb() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+# wait_exit PID SECONDS: true once PID has ended (within SECONDS).
+wait_exit() {
+	local pid=$1 t=$2 i
+	for i in $(seq 1 $((t * 10))); do
+		alive "$pid" || return 0
+		sleep 0.1
+	done
+	! alive "$pid"
+}

@@ -76,11 +76,6 @@ T0=$(date +%s)
 # ---------------------------------------------------------------------
 # helpers
 
-# now_ms: milliseconds since the epoch.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # mqtt_connect FILE ID: an MQTT 3.1.1 CONNECT packet (clean session,
 # keepalive 60 s, client id ID of fewer than 100 characters) in FILE.
 mqtt_connect() {
@@ -112,48 +107,9 @@ mqtt_publish() {
 	} >"$file"
 }
 
-# wait_exit PID SECONDS: true once PID has ended (within SECONDS).
-wait_exit() {
-	local pid=$1 t=$2 i
-	for i in $(seq 1 $((t * 10))); do
-		alive "$pid" || return 0
-		sleep 0.1
-	done
-	! alive "$pid"
-}
-
-# log_lines: how many lines the gateway log holds now.
-log_lines() {
-	wc -l <"$GW_LOG"
-}
-
-# dev_addr PID PORT: the local IP:port of PID's established TCP
-# connection to PORT ("" if none).
-dev_addr() {
-	ss -Htnp state established "( dport = :$2 )" 2>/dev/null |
-		grep -F "pid=$1," | awk '{print $3}' | head -n 1
-}
-
 # gw_sockets_to PORT: the gateway's TCP sockets (any state) to PORT.
 gw_sockets_to() {
 	ss -Htnp "( dport = :$1 )" 2>/dev/null | grep -cF "pid=$GW_PID," || true
-}
-
-# close_line_of ADDR FROM [SECONDS]: wait for the close summary line of
-# the connection from ADDR after line FROM of the gateway log; sets
-# CLOSE_LINE.
-close_line_of() {
-	local addr=$1 from=$2 t=${3:-10} i
-	CLOSE_LINE=""
-	for i in $(seq 1 $((t * 10))); do
-		CLOSE_LINE=$(tail -n +"$((from + 1))" "$GW_LOG" |
-			grep -F "$addr close policy=" | head -n 1 || true)
-		[ -n "$CLOSE_LINE" ] && break
-		sleep 0.1
-	done
-	[ -n "$CLOSE_LINE" ] ||
-		fail "no close line for $addr in $(basename "$GW_LOG") within $t s"
-	say "close line: $CLOSE_LINE"
 }
 
 # first_since FROM TEXT [SECONDS]: wait for the first gateway log line
@@ -198,19 +154,6 @@ assert_reason() {
 	*" reason=\"$2\"") pass "reason=\"$2\"" ;;
 	*) fail "expected reason=\"$2\" in: $1" ;;
 	esac
-}
-
-# duration_ms LINE: the duration= field in milliseconds.
-duration_ms() {
-	local d
-	d=$(field "$1" duration)
-	d=${d%s}
-	echo $((10#${d%.*} * 1000 + 10#${d#*.}))
-}
-
-# rss_kb PID: VmRSS of PID in kB.
-rss_kb() {
-	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
 }
 
 # all_closed PORT FROM SECONDS: every connection accepted on PORT after

@@ -46,21 +46,6 @@ mqtt_connect() {
 		"$id" >"$file"
 }
 
-# wait_exit PID SECONDS: true once PID has ended (within SECONDS).
-wait_exit() {
-	local pid=$1 t=$2 i
-	for i in $(seq 1 $((t * 10))); do
-		alive "$pid" || return 0
-		sleep 0.1
-	done
-	! alive "$pid"
-}
-
-# log_lines: how many lines the gateway log holds now.
-log_lines() {
-	wc -l <"$GW_LOG"
-}
-
 # count_since FROM TEXT: lines after line FROM of the gateway log that
 # hold the fixed string TEXT.
 count_since() {
@@ -359,8 +344,11 @@ lines=$(grep -cF -- "$RATE_LINE" "$GW_LOG" || true)
 sum=$(refusal_sum "$RATE_LINE")
 grep -F -- "$RATE_LINE" "$GW_LOG" | sed 's/^/    | /'
 say "rate refusal lines: $lines; lines + suppressed counts: $sum; expected $refused"
-[ "$sum" -eq "$refused" ] ||
-	fail "the rate refusal lines count $sum refusals, expected $refused"
+# At least every refusal of the bursts is accounted for; the line that
+# flushes a flood's unlogged tail may also count refusals of the checks
+# that follow (they come from the same address within its window).
+[ "$sum" -ge "$refused" ] ||
+	fail "the rate refusal lines count $sum refusals, expected at least $refused"
 [ "$lines" -le 5 ] || fail "$lines log lines for $refused rate refusals: not rate-limited"
 pass "$lines lines account for all $refused rate refusals"
 assert_alive "$GW_PID" "tlsgw gw-rate"

@@ -40,11 +40,6 @@ T0=$(date +%s)
 # ---------------------------------------------------------------------
 # helpers
 
-# now_ms: milliseconds since the epoch.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # mqtt_connect FILE ID: an MQTT 3.1.1 CONNECT packet (clean session,
 # keepalive 60 s, client id ID of fewer than 100 characters) in FILE.
 mqtt_connect() {
@@ -52,13 +47,6 @@ mqtt_connect() {
 	# shellcheck disable=SC2059  # the format is built on purpose
 	printf "\\x10\\x$(printf %02x $((12 + n)))\\x00\\x04MQTT\\x04\\x02\\x00\\x3c\\x00\\x$(printf %02x "$n")%s" \
 		"$id" >"$file"
-}
-
-# dev_addr PID PORT: the local IP:port of PID's established TCP
-# connection to PORT ("" if none).
-dev_addr() {
-	ss -Htnp state established "( dport = :$2 )" 2>/dev/null |
-		grep -F "pid=$1," | awk '{print $3}' | head -n 1
 }
 
 # start_silent_device NAME PORT ID: openssl s_client connects to the
@@ -89,58 +77,12 @@ start_silent_device() {
 	say "device $name: s_client pid $DEV_PID from $DEV_ADDR, MQTT client id $id"
 }
 
-# wait_exit PID SECONDS: true once PID has ended (within SECONDS).
-wait_exit() {
-	local pid=$1 t=$2 i
-	for i in $(seq 1 $((t * 10))); do
-		alive "$pid" || return 0
-		sleep 0.1
-	done
-	! alive "$pid"
-}
-
-# log_lines: how many lines the gateway log holds now.
-log_lines() {
-	wc -l <"$GW_LOG"
-}
-
-# close_line_of ADDR FROM [SECONDS]: wait for the close summary line of
-# the connection from ADDR, after line FROM of the gateway log (ports
-# are reused: an earlier connection may have had the same address); sets
-# CLOSE_LINE.
-close_line_of() {
-	local addr=$1 from=$2 t=${3:-10} i
-	CLOSE_LINE=""
-	for i in $(seq 1 $((t * 10))); do
-		CLOSE_LINE=$(tail -n +"$((from + 1))" "$GW_LOG" |
-			grep -F "$addr close policy=" | head -n 1 || true)
-		[ -n "$CLOSE_LINE" ] && break
-		sleep 0.1
-	done
-	[ -n "$CLOSE_LINE" ] ||
-		fail "no close line for $addr in $(basename "$GW_LOG") within $t s"
-	say "close line: $CLOSE_LINE"
-}
-
 # assert_reason LINE REASON: the line ends with reason="REASON".
 assert_reason() {
 	case $1 in
 	*" reason=\"$2\"") pass "reason=\"$2\"" ;;
 	*) fail "expected reason=\"$2\" in: $1" ;;
 	esac
-}
-
-# duration_ms LINE: the duration= field in milliseconds.
-duration_ms() {
-	local d
-	d=$(field "$1" duration)
-	d=${d%s}
-	echo $((10#${d%.*} * 1000 + 10#${d#*.}))
-}
-
-# rss_kb PID: VmRSS of PID in kB.
-rss_kb() {
-	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
 }
 
 make_pki
