@@ -85,8 +85,16 @@ else
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlsgw-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The targets' own temporary files (fuzz_config rewrites its files on
+# every run): in memory when there is /dev/shm, and removed here even
+# when a target dies without cleaning up.
+scratch=
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	scratch=$(mktemp -d /dev/shm/tlsgw-fuzz.XXXXXX 2>/dev/null) || scratch=
+fi
+trap 'rm -rf "$work" ${scratch:+"$scratch"}' EXIT
 trap 'exit 130' INT TERM
+scratch=${scratch:-$work}
 
 pki_made=no
 case " $names " in *" config "*) want_pki=yes ;; *) want_pki=no ;; esac
@@ -122,10 +130,10 @@ for n in $names; do
 	echo "$me: fuzz_$n for ${secs}s${env:+, with certificates}"
 	rc=0
 	# shellcheck disable=SC2046,SC2086 # the option lists are split
-	env $env "$bin" -max_total_time="$secs" -rss_limit_mb=2048 \
-	    -timeout=25 -print_final_stats=1 -artifact_prefix="$art/" \
-	    $(target_opts "$n") ${FUZZ_FLAGS:-} $dirs \
-	    </dev/null >"$log" 2>&1 || rc=$?
+	env TMPDIR="$scratch" $env "$bin" -max_total_time="$secs" \
+	    -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
+	    -artifact_prefix="$art/" $(target_opts "$n") ${FUZZ_FLAGS:-} \
+	    $dirs </dev/null >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
 	    tail -n 1)
 	found=
