@@ -45,6 +45,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 TOP=$(cd "$BENCH_DIR/.." && pwd)
 PATH=$PATH:/usr/sbin:/sbin
 export LC_ALL=C
@@ -125,20 +127,6 @@ PUB_PIDS=()
 
 track() { _pids+=("$1"); }
 alive() { kill -0 "$1" 2>/dev/null; }
-
-# TERM, up to 5 s, then KILL; reap it.
-stop_pid() {
-	local pid=$1 i
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 50); do
-			alive "$pid" || break
-			sleep 0.1
-		done
-		alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 # Many PIDs at once: TERM them all, wait until all are gone (KILL after
 # 5 s), reap them.
@@ -233,30 +221,6 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # ----------------------------------------------------------------------
 # helpers
-
-free_port() {
-	local p i
-	touch "$WORK/.ports"
-	for i in $(seq 1 500); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM + i) % 12000))
-		grep -qx "$p" "$WORK/.ports" && continue
-		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
-		echo "$p" >>"$WORK/.ports"
-		echo "$p"
-		return 0
-	done
-	die "no free port"
-}
-
-wait_port() {
-	local port=$1 pid=$2 i
-	for i in $(seq 1 100); do
-		[ -n "$(ss -Hltn "( sport = :$port )" 2>/dev/null)" ] && return 0
-		alive "$pid" || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # utime+stime of a process (all its threads), in ticks.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
