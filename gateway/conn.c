@@ -129,10 +129,12 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 			evutil_closesocket(fd);
 		free(c);
 		limits_release(&gw->limits, src);
+		shared_put(gw->shared, shared_total(gw->shared));
 		return NULL;
 	}
 	c->gw = gw;
 	c->source = src;
+	c->counted = true;
 	conn_nodelay(fd);
 	c->cfg = config_ref(gw->cfg);
 	c->listener = listener_ref(l);
@@ -368,8 +370,9 @@ conn_free(struct conn *c)
 	inspect_free(c);
 	listener_unref(c->listener);
 	limits_release(&gw->limits, c->source);
-	if (c->policy_slot != NULL)
-		(*c->policy_slot)--;
+	if (c->counted)
+		shared_put(gw->shared, shared_total(gw->shared));
+	config_put_slot(c->cfg, c);
 	config_unref(c->cfg);
 	gw->nconns--;
 	free(c);

@@ -30,6 +30,7 @@
 #include "clienthello.h"
 #include "admit.h"
 #include "policy.h"
+#include "shared.h"
 #include "tickets.h"
 
 struct listener;
@@ -41,6 +42,8 @@ struct config {
 	struct gateway_conf *conf;
 	struct ticket_cache *tickets;    /* one per policy, same order */
 	unsigned *policy_conns;          /* live connections per policy */
+	struct shared_count **policy_shared; /* the same, all workers */
+	struct shared *shared;
 	unsigned refs;
 };
 
@@ -49,6 +52,9 @@ struct gateway {
 	struct event_base *base;
 	const char *config_path;
 	struct config *cfg;              /* the running configuration */
+	struct shared *shared;           /* counts all workers see */
+	unsigned worker;                 /* 0.. nworkers - 1 */
+	unsigned nworkers;               /* processes serving the ports */
 	struct listener **listeners;
 	size_t nlisteners;
 	struct conn *conns;              /* every live connection */
@@ -89,6 +95,8 @@ struct conn {
 	struct listener *listener;   /* held until the connection ends */
 	struct source *source;       /* admission record of the address */
 	unsigned *policy_slot;       /* counted in cfg->policy_conns */
+	struct shared_count *policy_count; /* or in this shared count */
+	bool counted;                /* in the gateway's shared total */
 	char peer[64];               /* "ip:port" of the device */
 	enum conn_state state;
 	const struct policy *policy;
@@ -111,7 +119,7 @@ struct conn {
 };
 
 /* reload.c */
-struct config *config_new(struct gateway_conf *conf);
+struct config *config_new(struct gateway_conf *conf, struct shared *sh);
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
 /* The ticket cache of a policy of cfg. */
@@ -119,8 +127,9 @@ struct ticket_cache *config_tickets(struct config *cfg,
     const struct policy *p);
 /* Count a connection against its policy's max_connections; false (and
  * nothing counted) when the policy is full. */
-bool config_take_slot(struct config *cfg, const struct policy *p,
-    unsigned **slot);
+bool config_take_slot(struct config *cfg, struct conn *c);
+/* Give back what config_take_slot counted for c. */
+void config_put_slot(struct config *cfg, struct conn *c);
 /* Start serving conf (first start); -1 when a listener fails. */
 int gateway_start(struct gateway *gw, struct gateway_conf *conf);
 /* SIGHUP: load everything anew, swap on full success only. */

@@ -132,7 +132,7 @@ device_route(struct conn *c)
 		conn_close(c, "no policy for SNI");
 		return;
 	}
-	if (!config_take_slot(c->cfg, c->policy, &c->policy_slot)) {
+	if (!config_take_slot(c->cfg, c)) {
 		device_refuse_full(c);
 		return;
 	}

@@ -4,8 +4,12 @@
  * spinning on a listener that stays readable.
  */
 #include <arpa/inet.h>
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "shared.h"
 
 #define LISTENER_BACKLOG 256
 #define LISTENER_PAUSE_SEC 1
@@ -114,12 +119,16 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	l->paused_logged = false;
 	event_base_gettimeofday_cached(gw->base, &now);
-	if (gw->nconns >= conf->max_connections)
+	if (!shared_take(gw->shared, shared_total(gw->shared),
+	    conf->max_connections))
 		refused = true;
-	else
+	else {
 		src = limits_admit(&gw->limits, sa,
 		    conf->max_connections_per_source,
 		    conf->handshakes_per_source, &now, &kind, &refused);
+		if (refused)
+			shared_put(gw->shared, shared_total(gw->shared));
+	}
 	if (refused) {
 		listener_refuse(l, sa, kind, &now);
 		evutil_closesocket(fd);
@@ -201,6 +210,86 @@ listener_unref(struct listener *l)
 	free(l);
 }
 
+/*
+ * Workers each listen on their own socket of one SO_REUSEPORT group.
+ * The kernel would spread a device's connections over them by port;
+ * this program picks the socket from the source address alone, so one
+ * device always meets the same worker and the per-address limits
+ * (admit.c) and session caches hold for the whole gateway.  The socket
+ * index is (a ^ a >> 16) % n of the IPv4 address or of the XOR of the
+ * IPv6 address's four words.  Without it (not Linux, or an old
+ * kernel) the limits per address hold per worker.
+ */
+static void
+listener_steer(struct listener *l, unsigned nworkers)
+{
+#if defined(SO_ATTACH_REUSEPORT_CBPF) && defined(SKF_NET_OFF)
+	struct sock_filter code[] = {
+		/* A = IP version */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 2, 0),
+		/* IPv4: the source address */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_JUMP(BPF_JMP | BPF_JA, 10, 0, 0),
+		/* IPv6: the source address's words XORed */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 20),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		/* A ^= A >> 16; A %= n */
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nworkers),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+	evutil_socket_t fd = evconnlistener_get_fd(l->evl);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof prog) < 0)
+		log_warn("%s: cannot steer devices to workers by address; "
+		    "per-address limits hold per worker", l->address);
+#else
+	(void)nworkers;
+	log_info("%s: per-address limits hold per worker on this system",
+	    l->address);
+#endif
+}
+
+int
+listener_probe(const struct gateway_conf *conf)
+{
+	const struct policy *p;
+	evutil_socket_t fd;
+	size_t i;
+	int one = 1;
+
+	for (i = 0; i < conf->npolicies; i++) {
+		p = conf->policies[i];
+		fd = socket(p->listen_addr.ss_family, SOCK_STREAM, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof one) < 0 || bind(fd,
+		    (const struct sockaddr *)&p->listen_addr,
+		    p->listen_addrlen) < 0) {
+			log_warn("%s: cannot listen (policy '%s', %s)",
+			    p->listen_address, p->name, p->file);
+			if (fd >= 0)
+				evutil_closesocket(fd);
+			return -1;
+		}
+		evutil_closesocket(fd);
+	}
+	return 0;
+}
+
 /* Bind one address; returns NULL after logging. */
 static struct listener *
 listener_open(struct gateway *gw, const struct policy *p)
@@ -216,6 +305,8 @@ listener_open(struct gateway *gw, const struct policy *p)
 	memcpy(&l->addr, &p->listen_addr, p->listen_addrlen);
 	l->addrlen = p->listen_addrlen;
 	snprintf(l->address, sizeof l->address, "%s", p->listen_address);
+	if (gw->nworkers > 1)
+		flags |= LEV_OPT_REUSEABLE_PORT;
 	l->evl = evconnlistener_new_bind(gw->base, listener_accept_cb, l,
 	    flags, LISTENER_BACKLOG, (struct sockaddr *)&l->addr,
 	    (int)l->addrlen);
@@ -225,6 +316,8 @@ listener_open(struct gateway *gw, const struct policy *p)
 		free(l);
 		return NULL;
 	}
+	if (gw->nworkers > 1)
+		listener_steer(l, gw->nworkers);
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	l->resume = evtimer_new(gw->base, listener_resume_cb, l);
 	l->refs = 1;

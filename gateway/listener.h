@@ -34,6 +34,12 @@ struct listener {
 int listener_sync(struct gateway *gw, const struct gateway_conf *conf);
 void listener_prune(struct gateway *gw);
 
+/* With several workers: check that nothing else holds conf's listen
+ * addresses, binding each once alone (workers then share them through
+ * SO_REUSEPORT, which would otherwise also let them share a port with
+ * another program of the same user).  -1 after logging. */
+int listener_probe(const struct gateway_conf *conf);
+
 /* Log the policies served, one line each. */
 void listener_log_policies(const struct gateway_conf *conf);
 

@@ -11,23 +11,37 @@
 #include "listener.h"
 #include "log.h"
 #include "resolve.h"
+#include "shared.h"
+#include "workers.h"
 
 struct config *
-config_new(struct gateway_conf *conf)
+config_new(struct gateway_conf *conf, struct shared *sh)
 {
 	struct config *cfg = calloc(1, sizeof *cfg);
+	size_t i;
 
 	if (cfg == NULL)
 		return NULL;
 	cfg->tickets = calloc(conf->npolicies + 1, sizeof *cfg->tickets);
 	cfg->policy_conns = calloc(conf->npolicies + 1,
 	    sizeof *cfg->policy_conns);
-	if (cfg->tickets == NULL || cfg->policy_conns == NULL) {
+	cfg->policy_shared = calloc(conf->npolicies + 1,
+	    sizeof *cfg->policy_shared);
+	if (cfg->tickets == NULL || cfg->policy_conns == NULL ||
+	    cfg->policy_shared == NULL) {
 		free(cfg->tickets);
 		free(cfg->policy_conns);
+		free(cfg->policy_shared);
 		free(cfg);
 		return NULL;
 	}
+	/* By name: a policy kept across a reload keeps counting its live
+	 * connections.  Without a shared slot, each worker counts alone. */
+	for (i = 0; i < conf->npolicies; i++)
+		if (conf->policies[i]->max_connections > 0)
+			cfg->policy_shared[i] = shared_policy(sh,
+			    conf->policies[i]->name);
+	cfg->shared = sh;
 	cfg->conf = conf;
 	cfg->refs = 1;
 	return cfg;
@@ -51,6 +65,7 @@ config_unref(struct config *cfg)
 		tickets_clear(&cfg->tickets[i]);
 	free(cfg->tickets);
 	free(cfg->policy_conns);
+	free(cfg->policy_shared);
 	policy_free(cfg->conf);
 	free(cfg);
 }
@@ -75,21 +90,41 @@ config_tickets(struct config *cfg, const struct policy *p)
 }
 
 bool
-config_take_slot(struct config *cfg, const struct policy *p, unsigned **slot)
+config_take_slot(struct config *cfg, struct conn *c)
 {
-	unsigned *n = &cfg->policy_conns[config_index(cfg, p)];
+	const struct policy *p = c->policy;
+	size_t i = config_index(cfg, p);
+	struct shared_count *count = cfg->policy_shared[i];
+	unsigned *n = &cfg->policy_conns[i];
 
+	if (count != NULL) {
+		if (!shared_take(cfg->shared, count, p->max_connections))
+			return false;
+		c->policy_count = count;
+		return true;
+	}
 	if (p->max_connections > 0 && *n >= p->max_connections)
 		return false;
 	(*n)++;
-	*slot = n;
+	c->policy_slot = n;
 	return true;
+}
+
+void
+config_put_slot(struct config *cfg, struct conn *c)
+{
+	if (c->policy_count != NULL)
+		shared_put(cfg->shared, c->policy_count);
+	if (c->policy_slot != NULL)
+		(*c->policy_slot)--;
+	c->policy_count = NULL;
+	c->policy_slot = NULL;
 }
 
 int
 gateway_start(struct gateway *gw, struct gateway_conf *conf)
 {
-	gw->cfg = config_new(conf);
+	gw->cfg = config_new(conf, gw->shared);
 	if (gw->cfg == NULL) {
 		policy_free(conf);
 		return -1;
@@ -126,7 +161,7 @@ gateway_reload(struct gateway *gw)
 		log_warnx("reload failed: keeping the running configuration");
 		return;
 	}
-	cfg = config_new(conf);
+	cfg = config_new(conf, gw->shared);
 	if (cfg == NULL || listener_sync(gw, conf) < 0) {
 		log_warnx("reload failed: cannot open every listener; keeping "
 		    "the running configuration");
@@ -141,6 +176,10 @@ gateway_reload(struct gateway *gw)
 	gw->cfg = cfg;
 	log_set_level(conf->log_level);
 	resolve_flush();
+	if (gw->worker == 0 && workers_count(conf->workers) != gw->nworkers)
+		log_warnx("reload: workers = %u takes effect at the next "
+		    "start (%u running)", workers_count(conf->workers),
+		    gw->nworkers);
 	listener_log_policies(conf);
 	log_info("reloaded: %zu policies; %u live connections keep their "
 	    "previous policy until they close", conf->npolicies, gw->nconns);

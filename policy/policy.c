@@ -61,8 +61,11 @@ const struct policy_option policy_options[] = {
 	{ .name = "workers", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_WORKERS, .min = 1, .max = 64, .def = "auto",
 	  G(workers),
-	  .help = "Worker threads, each with its own event loop; auto: one "
-	  "per CPU." },
+	  .help = "Worker processes, each with its own event loop and "
+	  "socket per port; auto: one per CPU (a single-core router runs "
+	  "one process).  A device address always meets the same worker, "
+	  "and the connection limits hold for the whole gateway.  Read at "
+	  "start; a reload keeps the running number." },
 	{ .name = "log_level", .file = POPT_GLOBAL, .section = "gateway",
 	  .type = POPT_CHOICE, .choices = policy_log_levels, .def = "info",
 	  G(log_level), .help = "Least important messages logged." },

@@ -7,6 +7,7 @@
  *   rawhello --host H --port P [--version 0x0301|0x0302|0x0303|0x0304]
  *     [--suites HEXLIST] [--sni NAME] [--groups 0x001d,0x0017]
  *     [--mode hello|garbage|http|truncated|sslv2|split] [--hold SEC]
+ *     [--source ADDR]
  *
  * One line on stdout:
  *   serverhello version=0x0303 suite=0xC02F [group=0x001D] [hrr=1]  exit 0
@@ -25,6 +26,8 @@
  * we wait for an answer (default 10; --timeout is a synonym); in
  * truncated mode only the first 20 bytes of the hello are sent, so a
  * server must time the connection out by itself within that window.
+ * --source binds the local end to ADDR first (e.g. 127.0.0.7, to look
+ * like another device on loopback).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +65,7 @@ struct opts {
 	uint16_t groups[MAX_LIST];
 	size_t ngroups;
 	const char *sni;
+	const char *source;
 	enum mode mode;
 	unsigned hold;
 };
@@ -643,7 +647,7 @@ static int usage(const char *err)
 	fprintf(stderr, "usage: rawhello --host H --port P [--version V]"
 		" [--suites HEXLIST] [--sni NAME]\n  [--groups HEXLIST]"
 		" [--mode hello|garbage|http|truncated|sslv2|split]"
-		" [--hold SEC]\n");
+		" [--hold SEC] [--source ADDR]\n");
 	return EXIT_USAGE;
 }
 
@@ -671,6 +675,7 @@ static const char *parse_one(struct opts *op, int c, const char *arg)
 	case 'H': op->host = arg; return NULL;
 	case 'p': op->port = arg; return NULL;
 	case 'n': op->sni = arg; return NULL;
+	case 'b': op->source = arg; return NULL;
 	case 'v': return parse_version(arg, &op->version) ? "bad_version" : NULL;
 	case 's':
 		return parse_list(arg, op->suites, &op->nsuites)
@@ -709,6 +714,7 @@ static const char *parse_args(struct opts *op, int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "hold", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "source", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *err;
@@ -737,9 +743,28 @@ static const char *parse_args(struct opts *op, int argc, char **argv)
 	return NULL;
 }
 
+/* Bind fd to the numeric address source (any port); -1 with err. */
+static int bind_source(int fd, const char *source, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_PASSIVE }, *res;
+	int rc;
+
+	rc = getaddrinfo(source, "0", &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "source:%s", gai_strerror(rc));
+		return -1;
+	}
+	rc = bind(fd, res->ai_addr, res->ai_addrlen);
+	if (rc < 0)
+		snprintf(err, errlen, "bind:%s", strerror(errno));
+	freeaddrinfo(res);
+	return rc;
+}
+
 /* Plain TCP connect (first address that answers), TCP_NODELAY set. */
-static int tcp_connect(const char *host, const char *port, char *err,
-	size_t errlen)
+static int tcp_connect(const char *host, const char *port,
+	const char *source, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int fd = -1, rc, one = 1;
@@ -753,6 +778,11 @@ static int tcp_connect(const char *host, const char *port, char *err,
 		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
 		if (fd < 0)
 			continue;
+		if (source != NULL && bind_source(fd, source, err, errlen) < 0) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		snprintf(err, errlen, "connect:%s", strerror(errno));
@@ -777,7 +807,7 @@ int main(int argc, char **argv)
 
 	if (err != NULL)
 		return usage(err);
-	fd = tcp_connect(op.host, op.port, cerr, sizeof cerr);
+	fd = tcp_connect(op.host, op.port, op.source, cerr, sizeof cerr);
 	if (fd < 0) {
 		for (char *c = cerr; *c != '\0'; c++)
 			if (*c == ' ')

@@ -525,8 +525,10 @@ write_gateway_conf() {
 	local dir=$1 d o skip args=()
 	shift
 	# debug logs an "accepted" line per connection, which settle() uses.
+	# workers = 1: tests look at the serving process by its PID (its
+	# sockets, limits, credentials); t_workers covers several.
 	local defaults=(policy_dir=policies log_level=debug handshake_timeout=5
-		idle_timeout=60 max_connections=100)
+		idle_timeout=60 max_connections=100 workers=1)
 	for d in "${defaults[@]}"; do
 		skip=0
 		for o in "$@"; do
