@@ -1,6 +1,6 @@
 /*
  * conn.c: the connection object: creation, the state machine's one
- * setter, deadlines, the shared bufferevent callbacks, and the single
+ * setter, deadlines, the socket events of both legs, and the single
  * teardown path that ends with the summary line.
  */
 #include <arpa/inet.h>
@@ -13,19 +13,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "conn.h"
 #include "inspect.h"
+#include "legio.h"
 #include "listener.h"
 #include "log.h"
 #include "suites.h"
 
 #define CONN_DRAIN_SEC 5
 /* One full TLS record with its header and AEAD overhead. */
-#define CONN_READ_CHUNK (16384 + 512)
 
 static const char *const conn_state_names[] = {
 	[CONN_HELLO] = "hello",
@@ -35,9 +33,6 @@ static const char *const conn_state_names[] = {
 	[CONN_DEAD] = "dead",
 };
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_write_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_finish(struct conn *c);
 
@@ -90,24 +85,14 @@ conn_nodelay(evutil_socket_t fd)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
-/* Watermarks bound memory: input stops growing at buffer_size, and the
- * write callback fires once output falls to half of it. */
 static void
 conn_leg_setup(struct conn *c, struct leg *leg, struct leg *peer,
-    const char *name, struct bufferevent *bev)
+    const char *name)
 {
-	size_t limit = conn_conf(c)->buffer_size;
-
 	leg->conn = c;
 	leg->peer = peer;
 	leg->name = name;
-	leg->bev = bev;
-	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, leg);
-	/* A whole TLS record per read, not libevent's 4 KB slices. */
-	bufferevent_set_max_single_read(bev, CONN_READ_CHUNK);
-	bufferevent_set_max_single_write(bev, CONN_READ_CHUNK);
-	bufferevent_setwatermark(bev, EV_READ, 0, limit);
-	bufferevent_setwatermark(bev, EV_WRITE, limit / 2, 0);
+	leg->fd = -1;
 }
 
 struct conn *
@@ -115,16 +100,18 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
     const struct sockaddr *sa, int salen, struct source *src)
 {
 	struct conn *c;
-	struct bufferevent *bev;
 	struct timeval tv = { (time_t)gw->cfg->conf->handshake_timeout, 0 };
 
 	(void)salen;
 	c = calloc(1, sizeof *c);
-	bev = bufferevent_socket_new(gw->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c == NULL || bev == NULL) {
+	if (c != NULL) {
+		conn_leg_setup(c, &c->device, &c->upstream, "device");
+		conn_leg_setup(c, &c->upstream, &c->device, "upstream");
+	}
+	if (c == NULL || legio_attach(&c->device, gw->base, fd) < 0) {
 		log_warnx("out of memory accepting a device");
-		if (bev != NULL)
-			bufferevent_free(bev);
+		if (c != NULL)
+			legio_free(&c->device);
 		else
 			evutil_closesocket(fd);
 		free(c);
@@ -142,18 +129,10 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 	c->state = CONN_HELLO;
 	event_base_gettimeofday_cached(gw->base, &c->started);
 	c->last_active = c->started;
-	conn_leg_setup(c, &c->device, &c->upstream, "device", bev);
-	/* A whole ClientHello must fit, whatever buffer_size says, or a
-	 * large hello would wait for bytes we no longer read. */
-	if (conn_conf(c)->buffer_size < CH_MAX_PEEK)
-		bufferevent_setwatermark(bev, EV_READ, 0, CH_MAX_PEEK);
 	c->device.connected = true;
-	c->upstream.conn = c;
-	c->upstream.peer = &c->device;
-	c->upstream.name = "upstream";
 	c->timer = evtimer_new(gw->base, conn_timer_cb, c);
 	evtimer_add(c->timer, &tv);
-	bufferevent_enable(bev, EV_READ);
+	legio_want_read(&c->device, true);
 	c->next = gw->conns;
 	if (gw->conns != NULL)
 		gw->conns->prev = c;
@@ -161,13 +140,6 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 	gw->nconns++;
 	conn_log(c, LOG_LEVEL_DEBUG, "accepted on %s", l->address);
 	return c;
-}
-
-/* Give the upstream leg its socket bufferevent (upstream.c creates it). */
-void
-conn_attach_upstream(struct conn *c, struct bufferevent *bev)
-{
-	conn_leg_setup(c, &c->upstream, &c->device, "upstream", bev);
 }
 
 void
@@ -223,9 +195,7 @@ leg_set_tls(struct leg *leg, WOLFSSL *ssl)
 size_t
 leg_output_len(const struct leg *leg)
 {
-	if (leg->bev == NULL)
-		return 0;
-	return evbuffer_get_length(bufferevent_get_output(leg->bev));
+	return legio_pending(leg);
 }
 
 const char *
@@ -302,8 +272,7 @@ conn_leg_notify(struct leg *leg)
 		wolfSSL_shutdown(leg->ssl);
 		leg->write_closed = true;
 	}
-	if (leg->bev != NULL)
-		bufferevent_disable(leg->bev, EV_READ);
+	legio_want_read(leg, false);
 }
 
 /* True once nothing is left to send on either leg. */
@@ -344,9 +313,7 @@ conn_leg_free(struct leg *leg)
 	if (leg->ssl != NULL)
 		wolfSSL_free(leg->ssl);
 	leg->ssl = NULL;
-	if (leg->bev != NULL)
-		bufferevent_free(leg->bev);
-	leg->bev = NULL;
+	legio_free(leg);
 }
 
 /* The one place a connection's memory is released. */
@@ -416,10 +383,8 @@ conn_finish(struct conn *c)
 	conn_log_summary(c);
 	c->state = CONN_DEAD;
 	evtimer_del(c->timer);
-	if (c->device.bev != NULL)
-		bufferevent_disable(c->device.bev, EV_READ | EV_WRITE);
-	if (c->upstream.bev != NULL)
-		bufferevent_disable(c->upstream.bev, EV_READ | EV_WRITE);
+	legio_stop(&c->device);
+	legio_stop(&c->upstream);
 	event_base_once(c->gw->base, -1, EV_TIMEOUT, conn_free_cb, c, NULL);
 }
 
@@ -461,13 +426,41 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+/* Whether a leg's stage reads from its socket now.  Bytes nobody
+ * reads would keep its level-triggered event firing, so a leg that
+ * waits (open before its peer, paused, ended) stops reading. */
+static bool
+conn_leg_wants_read(const struct leg *leg)
 {
-	struct leg *leg = arg;
+	const struct conn *c = leg->conn;
+
+	if (leg->fd < 0 || leg->connecting || leg->sock_error != 0 ||
+	    leg->eof_reported)
+		return false;
+	switch (c->state) {
+	case CONN_HELLO:
+		return leg == &c->device;
+	case CONN_HANDSHAKE:
+		return !leg->open && leg->ssl != NULL;
+	case CONN_RELAY:
+		return !leg->paused && !leg->read_closed;
+	default:
+		return false;
+	}
+}
+
+void
+conn_sync_reads(struct conn *c)
+{
+	legio_want_read(&c->device, conn_leg_wants_read(&c->device));
+	legio_want_read(&c->upstream, conn_leg_wants_read(&c->upstream));
+}
+
+void
+conn_leg_readable(struct leg *leg)
+{
 	struct conn *c = leg->conn;
 
-	(void)bev;
 	if (c->state >= CONN_CLOSING)
 		return;
 	if (leg == &c->device)
@@ -476,61 +469,74 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		upstream_on_read(c);
 }
 
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+/* Output went out.  Relaying resumes a paused peer once half the
+ * buffer is free, not at every record, so reads come in big steps. */
+void
+conn_leg_drained(struct leg *leg)
 {
-	struct leg *leg = arg;
 	struct conn *c = leg->conn;
 
-	(void)bev;
 	if (c->state == CONN_CLOSING) {
 		if (conn_drained(c))
 			conn_finish(c);
 		return;
 	}
-	if (c->state == CONN_RELAY)
+	if (c->state == CONN_RELAY &&
+	    leg_output_len(leg) <= conn_conf(c)->buffer_size / 2)
 		relay_on_drained(leg);
 }
 
-/* EOF, errors and the upstream's connect completion. */
-static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+void
+conn_leg_connected(struct leg *leg)
 {
-	struct leg *leg = arg;
 	struct conn *c = leg->conn;
 
-	(void)bev;
+	if (c->state >= CONN_CLOSING)
+		return;
+	upstream_on_connected(c);
+}
+
+void
+conn_leg_connect_failed(struct leg *leg, int err)
+{
+	struct conn *c = leg->conn;
+
+	if (c->state >= CONN_CLOSING)
+		return;
+	upstream_on_connect_error(c, err);
+}
+
+void
+conn_leg_error(struct leg *leg, int err)
+{
+	struct conn *c = leg->conn;
+
 	if (c->state == CONN_DEAD)
 		return;
-	if (what & BEV_EVENT_CONNECTED) {
-		upstream_on_connected(c);
+	if (c->state == CONN_CLOSING) {
+		conn_abort(c, c->close_reason);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		if (leg == &c->upstream && !leg->connected) {
-			upstream_on_connect_error(c, EVUTIL_SOCKET_ERROR());
-			return;
-		}
-		if (c->state == CONN_CLOSING) {
-			conn_abort(c, c->close_reason);
-			return;
-		}
-		conn_log(c, LOG_LEVEL_INFO, "%s connection error: %s", leg->name,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		conn_abort(c, leg == &c->device ? "device connection reset" :
-		    "upstream connection reset");
+	conn_log(c, LOG_LEVEL_INFO, "%s connection error: %s", leg->name,
+	    evutil_socket_error_to_string(err));
+	conn_abort(c, leg == &c->device ? "device connection reset" :
+	    "upstream connection reset");
+}
+
+void
+conn_leg_eof(struct leg *leg)
+{
+	struct conn *c = leg->conn;
+
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->state == CONN_CLOSING) {
+		if (conn_drained(c))
+			conn_finish(c);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		leg->tcp_eof = true;
-		if (c->state == CONN_CLOSING) {
-			if (conn_drained(c))
-				conn_finish(c);
-			return;
-		}
-		if (leg == &c->device)
-			device_on_eof(c);
-		else
-			upstream_on_eof(c);
-	}
+	if (leg == &c->device)
+		device_on_eof(c);
+	else
+		upstream_on_eof(c);
 }

@@ -1,11 +1,11 @@
 /*
  * conn.h: one device connection and its two legs.
  *
- * A connection owns both legs.  Each leg is a socket bufferevent plus a
- * wolfSSL session whose I/O callbacks read and write that bufferevent's
- * evbuffers (tlsio.c), so libevent owns sockets, timeouts and
- * watermarks and wolfSSL only transforms bytes.  The life of a
- * connection is split over files by stage:
+ * A connection owns both legs.  Each leg is a socket with a read and a
+ * write event (legio.c) plus a wolfSSL session whose I/O callbacks
+ * (tlsio.c) receive and send on that socket directly, buffering only
+ * what the socket will not take yet.  The life of a connection is split
+ * over files by stage:
  *   listener.c  accept
  *   device.c    ClientHello peek, policy and certificate choice, device
  *               handshake and its failure explanation
@@ -21,7 +21,6 @@
 #include <sys/time.h>
 
 #include <event2/event.h>
-#include <event2/bufferevent.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -73,11 +72,25 @@ enum conn_state {
 	CONN_DEAD,       /* freed on the next loop turn */
 };
 
+/* Bytes held for a socket; no memory while empty. */
+struct legbuf {
+	unsigned char *data;
+	size_t off, len, cap;
+};
+
 struct leg {
 	struct conn *conn;
 	struct leg *peer;
 	const char *name;            /* "device" or "upstream" */
-	struct bufferevent *bev;
+	evutil_socket_t fd;          /* -1 until the upstream connects */
+	struct event *rev, *wev;     /* readable, writable (legio.c) */
+	struct legbuf in;            /* device hello bytes before wolfSSL */
+	struct legbuf out;           /* TLS bytes the socket did not take */
+	int sock_error;              /* first send/recv error, 0 if none */
+	bool reading;                /* rev is pending */
+	bool writing;                /* wev is pending */
+	bool connecting;             /* upstream connect in progress */
+	bool eof_reported;           /* conn_leg_eof ran */
 	WOLFSSL *ssl;
 	bool connected;              /* TCP up (always true for the device) */
 	bool open;                   /* TLS handshake finished */
@@ -186,8 +199,15 @@ void device_on_eof(struct conn *c);
 /* Set TCP_NODELAY on a leg's socket. */
 void conn_nodelay(evutil_socket_t fd);
 
-/* Give the upstream leg its socket bufferevent. */
-void conn_attach_upstream(struct conn *c, struct bufferevent *bev);
+/* Socket events of a leg (legio.c calls these). */
+void conn_leg_readable(struct leg *leg);
+void conn_leg_drained(struct leg *leg);
+void conn_leg_eof(struct leg *leg);
+void conn_leg_error(struct leg *leg, int err);
+void conn_leg_connected(struct leg *leg);
+void conn_leg_connect_failed(struct leg *leg, int err);
+/* Turn each leg's reading on or off as its stage needs. */
+void conn_sync_reads(struct conn *c);
 
 /* upstream.c */
 void upstream_start(struct conn *c);

@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include "conn.h"
 #include "explain.h"
 #include "identity.h"
+#include "legio.h"
 #include "listener.h"
 #include "log.h"
 #include "tlsio.h"
@@ -142,9 +140,6 @@ device_route(struct conn *c)
 		return;
 	}
 	c->inspecting = c->policy->mqtt.inspect;
-	/* The hello is read; from now on buffer_size bounds the input. */
-	bufferevent_setwatermark(c->device.bev, EV_READ, 0,
-	    conn_conf(c)->buffer_size);
 	conn_set_state(c, CONN_HANDSHAKE);
 	upstream_start(c);
 	if (c->state == CONN_HANDSHAKE)
@@ -155,15 +150,13 @@ device_route(struct conn *c)
 static void
 device_peek_hello(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->device.bev);
-	size_t len = evbuffer_get_length(in);
-	size_t n = len < CH_MAX_PEEK ? len : CH_MAX_PEEK;
-	unsigned char *p;
+	const unsigned char *p;
+	size_t n;
 	int res;
 
+	p = legio_input(&c->device, &n);
 	if (n == 0)
 		return;
-	p = evbuffer_pullup(in, (ev_ssize_t)n);
 	if (c->hello == NULL)
 		c->hello = malloc(sizeof *c->hello);
 	if (p == NULL || c->hello == NULL) {
@@ -265,6 +258,8 @@ device_on_read(struct conn *c)
 {
 	switch (c->state) {
 	case CONN_HELLO:
+		/* The hello is kept until wolfSSL exists to take it. */
+		legio_fill(&c->device, CH_MAX_PEEK);
 		device_peek_hello(c);
 		break;
 	case CONN_HANDSHAKE:
@@ -285,8 +280,7 @@ device_on_eof(struct conn *c)
 {
 	switch (c->state) {
 	case CONN_HELLO:
-		if (evbuffer_get_length(bufferevent_get_input(c->device.bev)) > 0)
-			device_peek_hello(c);
+		device_peek_hello(c);
 		if (c->state == CONN_HELLO) {
 			conn_log(c, LOG_LEVEL_INFO, "device closed before sending "
 			    "a complete ClientHello");

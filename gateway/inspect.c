@@ -118,9 +118,8 @@ inspect_forward_connect(struct conn *c, const struct mqtt_connect *mc,
 		    sizeof shown), inspect_printable(&id, sent, sizeof sent));
 	free(owned_id);
 	rc = n < 0 ? -1 : relay_send(&c->upstream, out, (size_t)n);
-	/* The buffer held the upstream password.  (libevent's copy in the
-	 * output buffer is freed unwiped once sent: the same bytes the
-	 * kernel's socket buffer held.) */
+	/* The buffer held the upstream password in the clear; what
+	 * wolfSSL sends or keeps for the socket is ciphertext. */
 	policy_wipe(out, cap);
 	free(out);
 	if (n < 0) {

@@ -9,9 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
@@ -19,6 +16,7 @@
 #include "conn.h"
 #include "log.h"
 #include "inspect.h"
+#include "legio.h"
 #include "tlsio.h"
 
 /* Stop reading from a leg until its peer's output drains. */
@@ -26,7 +24,7 @@ static void
 relay_pause(struct leg *from)
 {
 	from->paused = true;
-	bufferevent_disable(from->bev, EV_READ);
+	legio_want_read(from, false);
 }
 
 /* Encrypt and queue all n bytes on leg; wolfSSL cuts records to the
@@ -80,8 +78,8 @@ relay_end_direction(struct leg *from, const char *how)
 		wolfSSL_shutdown(to->ssl);
 		to->write_closed = true;
 	}
-	if (leg_output_len(to) == 0 && to->bev != NULL)
-		shutdown(bufferevent_getfd(to->bev), SHUT_WR);
+	if (to->write_closed)
+		legio_shutdown_write(to);
 	if (to->read_closed)
 		conn_close(c, c->close_reason);
 }
@@ -167,12 +165,11 @@ relay_on_drained(struct leg *leg)
 {
 	struct leg *peer = leg->peer;
 
-	if (leg->write_closed && leg_output_len(leg) == 0)
-		shutdown(bufferevent_getfd(leg->bev), SHUT_WR);
+	if (leg->write_closed)
+		legio_shutdown_write(leg);
 	if (peer->paused &&
 	    leg_output_len(leg) < conn_conf(leg->conn)->buffer_size) {
 		peer->paused = false;
-		bufferevent_enable(peer->bev, EV_READ);
 		relay_pump(peer);
 	}
 }

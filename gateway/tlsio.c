@@ -1,34 +1,28 @@
 /*
- * tlsio.c: the two I/O callbacks wolfSSL calls.  Receive takes what the
- * socket bufferevent already read; send appends to its output, which
- * never pushes back: relay.c watches the output length instead.
+ * tlsio.c: the two I/O callbacks wolfSSL calls, on the leg's socket
+ * (legio.c): receive straight into wolfSSL's record buffer, send straight
+ * from it.  Send never pushes back: what the socket does not take is
+ * kept, and relay.c watches that length instead.
  */
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfio.h>
 
+#include "legio.h"
 #include "tlsio.h"
 
-/* Hand wolfSSL up to sz bytes already in the input evbuffer. */
 static int
 tlsio_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
-	struct leg *leg = ctx;
 	int n;
 
 	(void)ssl;
-	n = evbuffer_remove(bufferevent_get_input(leg->bev), buf, (size_t)sz);
+	n = legio_recv(ctx, buf, sz);
 	if (n > 0)
 		return n;
-	if (leg->tcp_eof)
-		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-	return WOLFSSL_CBIO_ERR_WANT_READ;
+	return n < 0 ? WOLFSSL_CBIO_ERR_CONN_CLOSE : WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
-/* Queue sz encrypted bytes on the output evbuffer; libevent writes them. */
 static int
 tlsio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
@@ -37,8 +31,7 @@ tlsio_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	(void)ssl;
 	if (leg->write_closed)
 		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-	if (evbuffer_add(bufferevent_get_output(leg->bev), buf,
-	    (size_t)sz) != 0)
+	if (legio_send(leg, buf, sz) < 0)
 		return WOLFSSL_CBIO_ERR_GENERAL;
 	return sz;
 }

@@ -1,13 +1,13 @@
 /*
- * tlsio.h: wolfSSL custom I/O over a leg's bufferevent evbuffers (the
- * memory-BIO pattern): wolfSSL never touches a socket.
+ * tlsio.h: wolfSSL custom I/O on a leg's socket through legio.c, which
+ * keeps what the socket cannot take yet.
  */
 #ifndef TLSGW_TLSIO_H
 #define TLSGW_TLSIO_H
 
 #include "conn.h"
 
-/* Attach the evbuffer callbacks of leg to ssl. */
+/* Attach the I/O callbacks of leg to ssl. */
 void tlsio_attach(WOLFSSL *ssl, struct leg *leg);
 
 /* A short text for a wolfSSL error code, for logs. */

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <wolfssl/options.h>
@@ -19,6 +18,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include "conn.h"
+#include "legio.h"
 #include "log.h"
 #include "resolve.h"
 #include "tlsctx.h"
@@ -51,23 +51,15 @@ upstream_start(struct conn *c)
 	const struct upstream_conf *u = &c->policy->upstream;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct bufferevent *bev;
 	char err[256];
 
 	if (resolve_host(u->host, u->port, &ss, &sslen, err, sizeof err) < 0) {
 		upstream_fail(c, "connect failed", err);
 		return;
 	}
-	bev = bufferevent_socket_new(c->gw->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		upstream_fail(c, "connect failed", "out of memory");
-		return;
-	}
-	conn_attach_upstream(c, bev);
-	bufferevent_enable(bev, EV_READ);
-	if (bufferevent_socket_connect(bev, (struct sockaddr *)&ss,
-	    (int)sslen) < 0)
-		upstream_on_connect_error(c, EVUTIL_SOCKET_ERROR());
+	if (legio_connect(&c->upstream, c->gw->base, (struct sockaddr *)&ss,
+	    sslen) < 0)
+		upstream_on_connect_error(c, errno);
 }
 
 void
@@ -99,7 +91,7 @@ upstream_on_connected(struct conn *c)
 	char err[128];
 
 	c->upstream.connected = true;
-	conn_nodelay(bufferevent_getfd(c->upstream.bev));
+	conn_nodelay(c->upstream.fd);
 	ssl = wolfSSL_new(c->policy->upstream.ctx);
 	if (ssl == NULL) {
 		upstream_fail(c, "handshake failed", "out of memory");
