@@ -62,6 +62,7 @@ struct gateway {
 	unsigned nconns;
 	bool stopping;
 	unsigned char relay_buf[16384];  /* plaintext scratch for relay.c */
+	unsigned char read_ahead[2048];  /* legio.c's small reads */
 };
 
 enum conn_state {
@@ -91,6 +92,7 @@ struct leg {
 	bool writing;                /* wev is pending */
 	bool connecting;             /* upstream connect in progress */
 	bool eof_reported;           /* conn_leg_eof ran */
+	bool maybe_empty;            /* the last read drained the socket */
 	WOLFSSL *ssl;
 	bool connected;              /* TCP up (always true for the device) */
 	bool open;                   /* TLS handshake finished */

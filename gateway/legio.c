@@ -44,7 +44,7 @@ legbuf_append(struct legbuf *b, const void *p, size_t n)
 		b->off = 0;
 	}
 	if (b->len + n > b->cap) {
-		cap = b->cap > 0 ? b->cap : 4096;
+		cap = b->cap > 0 ? b->cap : 512;
 		while (cap < b->len + n)
 			cap *= 2;
 		d = realloc(b->data, cap);
@@ -149,6 +149,41 @@ legio_input(const struct leg *leg, size_t *len)
 	return leg->in.data != NULL ? leg->in.data + leg->in.off : NULL;
 }
 
+/*
+ * wolfSSL asks for a record header (5 bytes), then its body.  A small
+ * request reads ahead instead, into the loop's scratch, and keeps the
+ * rest: a small record (an MQTT message) then costs one recv, not
+ * three.  A read shorter than asked means the socket was empty: the
+ * next request says "none yet" without a syscall, until the read event
+ * fires again (level-triggered, so nothing that arrives is missed).
+ */
+static ssize_t
+legio_recv_socket(struct leg *leg, char *buf, size_t sz)
+{
+	unsigned char *ahead = leg->conn->gw->read_ahead;
+	size_t want = sizeof leg->conn->gw->read_ahead;
+	ssize_t r;
+
+	if (sz >= want) {
+		r = recv(leg->fd, buf, sz, 0);
+		if (r >= 0 && (size_t)r < sz)
+			leg->maybe_empty = true;
+		return r;
+	}
+	r = recv(leg->fd, ahead, want, 0);
+	if (r <= 0)
+		return r;
+	if ((size_t)r < want)
+		leg->maybe_empty = true;
+	if ((size_t)r > sz && legbuf_append(&leg->in, ahead + sz,
+	    (size_t)r - sz) < 0) {
+		legio_fail(leg, ENOMEM);
+		return 0;
+	}
+	memcpy(buf, ahead, (size_t)r < sz ? (size_t)r : sz);
+	return (size_t)r < sz ? r : (ssize_t)sz;
+}
+
 int
 legio_recv(struct leg *leg, char *buf, int sz)
 {
@@ -165,10 +200,14 @@ legio_recv(struct leg *leg, char *buf, int sz)
 		return 0;
 	if (leg->tcp_eof)
 		return leg->eof_reported ? -1 : 0;
+	if (leg->maybe_empty)
+		return 0;
 	for (;;) {
-		r = recv(leg->fd, buf, (size_t)sz, 0);
+		r = legio_recv_socket(leg, buf, (size_t)sz);
 		if (r > 0)
 			return (int)r;
+		if (r == 0 && leg->sock_error != 0)
+			return 0;
 		if (r == 0) {
 			/* Reported from the read event, so that the stage
 			 * code sees it as it saw libevent's EOF. */
@@ -286,6 +325,7 @@ legio_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	leg->maybe_empty = false;
 	conn_leg_readable(leg);
 	if (leg->sock_error != 0) {
 		conn_leg_error(leg, leg->sock_error);
