@@ -23,6 +23,10 @@
 
 #define LISTENER_BACKLOG 256
 #define LISTENER_PAUSE_SEC 1
+/* Seconds between two "pausing accepts" lines of one listener: at the
+ * descriptor limit with devices coming and going, accepts pause and
+ * resume every second, and one line a minute says so. */
+#define LISTENER_PAUSE_LOG_SEC 60
 
 static const char *const listener_limit_names[] = {
 	[LIMIT_TOTAL] = "max_connections",
@@ -117,7 +121,6 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
-	l->paused_logged = false;
 	event_base_gettimeofday_cached(gw->base, &now);
 	if (!shared_take(gw->shared, shared_total(gw->shared),
 	    conf->max_connections))
@@ -148,19 +151,29 @@ listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(l->evl);
 }
 
-/* EMFILE/ENFILE and friends: pause, log once per episode, retry later. */
+/* EMFILE/ENFILE and friends: pause and retry later; log the first
+ * pause, then at most one line a minute with the count since. */
 static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
-	struct timeval tv = { LISTENER_PAUSE_SEC, 0 };
+	struct timeval tv = { LISTENER_PAUSE_SEC, 0 }, now;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	if (!l->paused_logged) {
+	event_base_gettimeofday_cached(l->gw->base, &now);
+	l->pauses++;
+	if (!timerisset(&l->pause_logged) ||
+	    now.tv_sec - l->pause_logged.tv_sec >= LISTENER_PAUSE_LOG_SEC) {
 		errno = err;
-		log_warn("%s: accept failed, pausing accepts for %d s",
-		    l->address, LISTENER_PAUSE_SEC);
-		l->paused_logged = true;
+		if (l->pauses > 1)
+			log_warn("%s: accept failed, pausing accepts for %d s "
+			    "(%u pauses since the last line)", l->address,
+			    LISTENER_PAUSE_SEC, l->pauses);
+		else
+			log_warn("%s: accept failed, pausing accepts for %d s",
+			    l->address, LISTENER_PAUSE_SEC);
+		l->pause_logged = now;
+		l->pauses = 0;
 	}
 	evconnlistener_disable(evl);
 	evtimer_add(l->resume, &tv);

@@ -21,7 +21,8 @@ struct listener {
 	char address[64];            /* as written in the policy */
 	struct event *resume;        /* re-enables accept after EMFILE */
 	unsigned refs;               /* the gateway's list + connections */
-	bool paused_logged;
+	struct timeval pause_logged; /* last "pausing accepts" line */
+	unsigned pauses;             /* pauses since that line */
 	bool keep;                   /* scratch for listener_sync */
 };
 
