@@ -263,8 +263,12 @@ listener_steer(struct listener *l, unsigned nworkers)
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nworkers),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};
-	struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+	struct sock_fprog prog;
 	evutil_socket_t fd = evconnlistener_get_fd(l->evl);
+
+	memset(&prog, 0, sizeof prog);  /* no uninitialised padding */
+	prog.len = sizeof code / sizeof code[0];
+	prog.filter = code;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
 	    sizeof prog) < 0)

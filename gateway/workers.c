@@ -24,6 +24,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,8 +343,12 @@ workers_run(const char *path, struct gateway_conf *conf, bool foreground,
 	protect_secrets(core_dumps);
 	serve_block_signals(true);
 	ready = workers_start(&m, path, conf, sh, detach_fd);
-	/* The workers have their copies; the master keeps no keys. */
+	/* The workers have their copies; the master keeps no keys, and
+	 * gives the memory of the loaded configuration back. */
 	policy_free(conf);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 	if (ready < m.n || m.live < m.n || drop_privileges(user) < 0) {
 		log_warnx("master: %u of %u workers started; stopping", ready,
 		    m.n);

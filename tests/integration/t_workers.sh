@@ -64,17 +64,30 @@ wait_ready() {
 	fail "workers not ready within 10 s"
 }
 
+# start_workers NAME: a gateway with two workers from $WORK/gw; sets
+# MASTER (= GW_PID) and WORKERS once all of them serve.
+start_workers() {
+	start_gateway --name "$1" --listeners 2 "$WORK/gw/tlsgw.ini"
+	wait_ready "$GW_PID"
+	MASTER=$GW_PID
+	mapfile -t WORKERS < <(workers_of "$MASTER")
+}
+
+# exit_status PID SECONDS: wait for our child PID to end; sets RC.
+exit_status() {
+	wait_exit "$1" "$2" || fail "pid $1 still runs after $2 s"
+	RC=0
+	wait "$1" || RC=$?
+}
+
 # ---------------------------------------------------------------------
 say "=== W1. a master and two workers"
-start_gateway --listeners 2 "$WORK/gw/tlsgw.ini"
-wait_ready "$GW_PID"
-MASTER=$GW_PID
-mapfile -t WORKERS < <(workers_of "$MASTER")
+start_workers gateway
 [ "${#WORKERS[@]}" -eq 2 ] ||
 	fail "expected 2 worker processes under the master, found ${#WORKERS[@]}"
 for w in "${WORKERS[@]}"; do
-	[ "$(readlink "/proc/$w/exe")" = "$(readlink -f "$TLSGW")" ] ||
-		fail "worker $w is not tlsgw"
+	tr '\0' ' ' <"/proc/$w/cmdline" | grep -qF -- "$TLSGW -f -c $WORK/gw/tlsgw.ini" ||
+		fail "worker $w is not our tlsgw: $(tr '\0' ' ' <"/proc/$w/cmdline")"
 done
 pass "master $MASTER, workers ${WORKERS[*]}"
 [ "$(ss -Htlnp "( sport = :$GW_PORT )" | grep -c 'pid=')" -ge 2 ] ||
@@ -175,10 +188,8 @@ pass "the new port serves devices from both workers"
 say "=== W5. SIGTERM stops master and workers"
 settle
 kill -TERM "$MASTER"
-wait_exit "$MASTER" 10 || fail "the master did not exit within 10 s of SIGTERM"
-rc=0
-wait "$MASTER" || rc=$?
-[ "$rc" -eq 0 ] || fail "the master exited with $rc after SIGTERM"
+exit_status "$MASTER" 10
+[ "$RC" -eq 0 ] || fail "the master exited with $RC after SIGTERM"
 for w in "${WORKERS[@]}"; do
 	! alive "$w" || fail "worker $w still runs after the master exited"
 done
@@ -187,24 +198,18 @@ pass "master and workers gone, status 0"
 
 # ---------------------------------------------------------------------
 say "=== W6. a worker dies: the gateway stops with status 1"
-start_gateway --name gateway-w6 --listeners 2 "$WORK/gw/tlsgw.ini"
-wait_ready "$GW_PID"
-mapfile -t WORKERS < <(workers_of "$GW_PID")
+start_workers gateway-w6
 kill -KILL "${WORKERS[0]}"
-wait_exit "$GW_PID" 10 || fail "the master still runs 10 s after a worker died"
-rc=0
-wait "$GW_PID" || rc=$?
-[ "$rc" -eq 1 ] || fail "exit status $rc after a worker died, expected 1"
+exit_status "$MASTER" 10
+[ "$RC" -eq 1 ] || fail "exit status $RC after a worker died, expected 1"
 ! alive "${WORKERS[1]}" || fail "the other worker still runs"
 assert_log_matches "worker [12] \(pid ${WORKERS[0]}\) killed by signal 9; stopping the gateway"
 pass "status 1, the dead worker named, the other stopped"
 
 # ---------------------------------------------------------------------
 say "=== W7. the master killed: the workers follow"
-start_gateway --name gateway-w7 --listeners 2 "$WORK/gw/tlsgw.ini"
-wait_ready "$GW_PID"
-mapfile -t WORKERS < <(workers_of "$GW_PID")
-kill -KILL "$GW_PID"
+start_workers gateway-w7
+kill -KILL "$MASTER"
 for w in "${WORKERS[@]}"; do
 	wait_exit "$w" 10 || fail "worker $w still runs 10 s after its master was killed"
 done
