@@ -12,8 +12,11 @@
 #include <wolfssl/ssl.h>
 
 /* Enough for a burst of reconnects; each resumed connection brings a
- * fresh ticket back, so the cache refills itself. */
-#define TICKETS_PER_UPSTREAM 8
+ * fresh ticket back, so the cache refills itself.  A full handshake
+ * costs the broker a signature and the gateway a kept copy of the
+ * broker's certificate (~8 KB for the connection's life with wolfSSL's
+ * compatibility layer), so a deep cache pays: 64 sessions are ~45 KB. */
+#define TICKETS_PER_UPSTREAM 64
 
 struct ticket_cache {
 	WOLFSSL_SESSION *s[TICKETS_PER_UPSTREAM];
