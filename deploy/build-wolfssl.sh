@@ -84,18 +84,21 @@ fi
 #     static RSA suites (WOLFSSL_STATIC_RSA) for policies with suites=legacy;
 #   - upstream leg: the system CA store (wolfSSL_CTX_load_system_CA_certs),
 #     name checks (wolfSSL_check_domain_name);
-#   - the policy loader: the OpenSSL compatibility layer (opensslall),
-#     for reading the cipher list back (wolfSSL_get_ciphers_compat), for
-#     checking a certificate's key type and dates (wolfSSL_X509_*) and for
-#     proving the key matches the certificate (wolfSSL_EVP_DigestSign*);
-#   - later PKI work: certificate generation (certgen).
+#   - device client certificates: wolfSSL's verify callback for every
+#     certificate, good ones too (WOLFSSL_ALWAYS_VERIFY_CB), which hands
+#     identity.c the device's certificate;
+#   - an alert to a device that shares no suite (WOLFSSL_EXTRA_ALERTS),
+#     not a bare close;
+#   - `tlsgw pki`: certificate generation (certgen, certext, keygen).
+# No OpenSSL compatibility layer: with it every TLS session carries a
+# 4 KB peer-certificate slot, and an upstream leg keeps the broker's
+# certificate decoded for its whole life (~10 KB more).  What tlsgw
+# read through it (a certificate's key type, dates and names, whether a
+# key matches) it reads itself (policy/der.c, policy/keys.c).
 # Math: sp-math-all (5.5.4's default: portable C with optional assembly
 # for the host, e.g. x86-64; fine on 32-bit ARM/MIPS), RSA up to 4096 bits,
 # no fixed-point ECC cache (FP_ECC), no stored peer chains (SESSION_CERTS:
-# nothing here turns it on).  opensslall rather than opensslextra: 5.5.4
-# defines wolfSSL_get_ciphers_compat only with OPENSSL_ALL (its header
-# declares it with OPENSSL_EXTRA alone); it costs ~12 KB once unused code
-# is dropped at link time.  OCSP, which opensslall would turn on, stays off.
+# nothing here turns it on), no OCSP.
 WOLFSSL_OPTIONS="--enable-static --disable-shared
 --enable-tls13 --disable-oldtls --enable-tlsv12
 --enable-sni --enable-alpn --enable-maxfragment --enable-session-ticket
@@ -105,7 +108,7 @@ WOLFSSL_OPTIONS="--enable-static --disable-shared
 --disable-dh --enable-rsa
 --with-max-rsa-bits=4096 --disable-ocsp --disable-sha3 --disable-pkcs12
 --enable-sys-ca-certs --enable-certgen --enable-certext --enable-keygen
---enable-base64encode --enable-crl --enable-opensslall
+--enable-base64encode --enable-crl
 --enable-sp-math-all --enable-sp --disable-fastmath --disable-fpecc
 --disable-examples --disable-crypttests --disable-benchmark
 --disable-jobserver"
@@ -114,7 +117,7 @@ WOLFSSL_OPTIONS="--enable-static --disable-shared
 # key under 2048 bits (the default minimum is 1024); -Os and one section
 # per function, so that tlsgw's link (-Wl,--gc-sections, added by
 # configure --with-wolfssl=lean) keeps only what it calls.
-WOLFSSL_CFLAGS="-O2 -ffunction-sections -fdata-sections -DWOLFSSL_STATIC_RSA -DWOLFSSL_MIN_RSA_BITS=2048 -DWOLFSSL_ALT_NAMES"
+WOLFSSL_CFLAGS="-O2 -ffunction-sections -fdata-sections -DWOLFSSL_STATIC_RSA -DWOLFSSL_MIN_RSA_BITS=2048 -DWOLFSSL_ALT_NAMES -DWOLFSSL_ALWAYS_VERIFY_CB -DWOLFSSL_EXTRA_ALERTS"
 
 # Crypto speed: the single-precision code for P-256 and RSA-2048/3072
 # (--enable-sp, above, portable C everywhere), plus the assembly each

@@ -334,6 +334,7 @@ conn_free(struct conn *c)
 	free(c->hello);
 	free(c->sni);
 	free(c->identity);
+	free(c->peer_der);
 	inspect_free(c);
 	listener_unref(c->listener);
 	limits_release(&gw->limits, c->source);

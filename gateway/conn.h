@@ -131,6 +131,8 @@ struct conn {
 	bool inspecting;             /* [mqtt] inspect: CONNECT not yet seen */
 	struct evbuffer *mqtt_in;    /* device bytes of a partial CONNECT */
 	char *identity;              /* device certificate CN, if any */
+	unsigned char *peer_der;     /* its certificate until checked */
+	size_t peer_der_len;
 };
 
 /* reload.c */

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+
 #include "conn.h"
 #include "explain.h"
 #include "identity.h"
@@ -92,6 +96,7 @@ device_create_tls(struct conn *c)
 		return -1;
 	tlsio_attach(ssl, &c->device);
 	leg_set_tls(&c->device, ssl);
+	identity_attach(c);
 	return 0;
 }
 

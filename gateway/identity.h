@@ -8,6 +8,10 @@
 
 #include "conn.h"
 
+/* Before the device handshake: have wolfSSL hand over the device's
+ * certificate when the policy asks for one (client_ca). */
+void identity_attach(struct conn *c);
+
 /*
  * After the device handshake: record the identity in c->identity and
  * check it against the policy's allow list.  Returns 0 when the device

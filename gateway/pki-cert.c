@@ -35,6 +35,7 @@
 #include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/sha.h>
 
+#include "keys.h"
 #include "pki.h"
 
 #ifdef PKI_SUPPORTED
@@ -226,30 +227,11 @@ static struct pki_key *
 key_decode(const unsigned char *der, size_t len)
 {
 	struct pki_key *k = calloc(1, sizeof *k);
-	word32 idx = 0, start = 0;
-	int off;
 
 	if (k == NULL)
 		return NULL;
-	off = wc_GetPkcs8TraditionalOffset((byte *)der, &idx, (word32)len);
-	if (off >= 0)
-		start = (word32)off;
-	idx = start;
-	k->rsa = true;
-	if (wc_InitRsaKey(&k->u.rsa, NULL) == 0) {
-		if (wc_RsaPrivateKeyDecode(der, &idx, &k->u.rsa,
-		    (word32)len) == 0)
-			return k;
-		wc_FreeRsaKey(&k->u.rsa);
-	}
-	idx = start;
-	k->rsa = false;
-	if (wc_ecc_init(&k->u.ec) == 0) {
-		if (wc_EccPrivateKeyDecode(der, &idx, &k->u.ec,
-		    (word32)len) == 0)
-			return k;
-		wc_ecc_free(&k->u.ec);
-	}
+	if (keys_decode(der, len, &k->rsa, &k->u.rsa, &k->u.ec) == 0)
+		return k;
 	explicit_bzero(k, sizeof *k);
 	free(k);
 	return NULL;
@@ -285,24 +267,10 @@ out:
 static bool
 key_matches_cert(struct pki_key *k, const struct pki_buf *cert)
 {
-	unsigned char n[RSA_MAX_SIZE / 8], e[8], q[2 * P256_BYTES + 1];
-	const unsigned char *cn;
-	word32 nlen = sizeof n, elen = sizeof e, qlen = sizeof q;
 	struct der_cert c;
-	size_t cnlen;
 
-	if (der_parse_cert(cert->data, cert->len, &c) < 0 || c.rsa != k->rsa)
-		return false;
-	if (!k->rsa)
-		return wc_ecc_export_x963(&k->u.ec, q, &qlen) == 0 &&
-		    qlen == c.ec_point.len &&
-		    memcmp(q, c.ec_point.val, qlen) == 0;
-	if (wc_RsaFlattenPublicKey(&k->u.rsa, e, &elen, n, &nlen) != 0)
-		return false;
-	cn = c.rsa_n.val;
-	cnlen = c.rsa_n.len;
-	der_unsigned(&cn, &cnlen);
-	return cnlen == nlen && memcmp(cn, n, nlen) == 0;
+	return der_parse_cert(cert->data, cert->len, &c) == 0 &&
+	    keys_match_cert(k->rsa, &k->u.rsa, &k->u.ec, &c);
 }
 
 /* ---- certificates -------------------------------------------------- */

@@ -27,6 +27,8 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
 
+#include "der.h"
+
 /*
  * What certificate generation needs from the wolfSSL build (Debian 12's
  * 5.5.4 has it all).  Without it `tlsgw pki` only says what is missing.
@@ -83,37 +85,7 @@ bool pki_kind_is_rsa(enum pki_kind k);
 
 /* ---- pki-der.c: minimal DER ---------------------------------------- */
 
-/* A parsed TLV: tag, value (pointing into the input) and whole span. */
-struct der_tlv {
-	unsigned tag;
-	const unsigned char *val;
-	size_t len;
-	const unsigned char *raw;       /* tag and length included */
-	size_t rawlen;
-};
-
-/* Read the next TLV from *p..end and advance *p; -1 if malformed. */
-int der_read(const unsigned char **p, const unsigned char *end,
-    struct der_tlv *t);
-
-/* What we need from a certificate, pointing into its DER. */
-struct der_cert {
-	struct der_tlv tbs;
-	struct der_tlv serial;
-	struct der_tlv sigalg;          /* inside the TBS */
-	struct der_tlv issuer;
-	struct der_tlv subject;
-	struct der_tlv spki;
-	time_t not_after;
-	bool rsa;                       /* else EC */
-	struct der_tlv rsa_n, rsa_e;    /* INTEGER values, leading 0 kept */
-	struct der_tlv ec_point;        /* uncompressed point */
-};
-
-int der_parse_cert(const unsigned char *der, size_t len, struct der_cert *c);
-
-/* Strip the leading zero bytes of an INTEGER value, as BearSSL does. */
-void der_unsigned(const unsigned char **p, size_t *len);
+/* Readers: der.h (shared with the configuration loader). */
 
 /* Writers append one TLV to b; 0 or -1 (no memory). */
 int der_put(struct pki_buf *b, unsigned tag, const void *val, size_t len);

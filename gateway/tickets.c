@@ -3,6 +3,10 @@
  * are used once (RFC 8446 advises against reuse); the newest is offered
  * first since it is the least likely to have expired.
  */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include "tickets.h"
 
 bool
@@ -21,6 +25,28 @@ tickets_offer(struct ticket_cache *tc, WOLFSSL *ssl)
 	return rc == WOLFSSL_SUCCESS;
 }
 
+/* Longest ticket we look at without the OpenSSL layer (brokers send a
+ * few hundred bytes). */
+#define TICKETS_MAX_LEN 8192
+
+/* The session s of ssl carries a ticket that can resume it. */
+static bool
+tickets_usable(WOLFSSL *ssl, WOLFSSL_SESSION *s)
+{
+#if defined(HAVE_WOLFSSL_SESSION_HAS_TICKET) && \
+    defined(HAVE_WOLFSSL_SESSION_IS_RESUMABLE)
+	(void)ssl;
+	return wolfSSL_SESSION_has_ticket(s) && wolfSSL_SESSION_is_resumable(s);
+#else
+	static unsigned char ticket[TICKETS_MAX_LEN];
+	word32 len = sizeof ticket;
+
+	(void)s;
+	return wolfSSL_get_SessionTicket(ssl, ticket, &len) ==
+	    WOLFSSL_SUCCESS && len > 0;
+#endif
+}
+
 bool
 tickets_collect(struct ticket_cache *tc, WOLFSSL *ssl)
 {
@@ -28,8 +54,7 @@ tickets_collect(struct ticket_cache *tc, WOLFSSL *ssl)
 
 	if (s == NULL)
 		return false;
-	if (!wolfSSL_SESSION_has_ticket(s) ||
-	    !wolfSSL_SESSION_is_resumable(s)) {
+	if (!tickets_usable(ssl, s)) {
 		wolfSSL_SESSION_free(s);
 		return false;
 	}

@@ -18,21 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/coding.h>
-#ifdef OPENSSL_EXTRA
-#include <wolfssl/openssl/evp.h>
-#include <wolfssl/openssl/pem.h>
-#define TLSCTX_CAN_INSPECT 1
-#endif
-#if defined(OPENSSL_ALL) || defined(WOLFSSL_NGINX) || \
-    defined(WOLFSSL_HAPROXY) || defined(OPENSSL_EXTRA) || \
-    defined(HAVE_LIGHTY) || defined(HAVE_SECRET_CALLBACK)
+/* Reading a context's cipher list back takes the OpenSSL layer's
+ * wolfSSL_get_ciphers_compat (Debian's build; not the lean one, which
+ * cannot offer a weak suite in the first place: none is compiled in). */
+#if defined(HAVE_WOLFSSL_GET_CIPHERS_COMPAT) && defined(OPENSSL_EXTRA)
 #define TLSCTX_CAN_READ_BACK 1
 #endif
 
+#include "der.h"
+#include "keys.h"
 #include "policy.h"
 #include "suites.h"
 #include "tlsctx.h"
@@ -73,6 +72,7 @@ tlsctx_suite_supported(uint16_t code)
 	return ((uint16_t)(c0 << 8) | c1) == code;
 }
 
+#ifdef TLSCTX_CAN_READ_BACK
 /* The IANA code of a name wolfSSL reports: ours first (both spellings),
  * then wolfSSL's own table; 0 when neither knows it. */
 static uint16_t
@@ -88,6 +88,7 @@ tlsctx_code_of(const char *name)
 		return (uint16_t)((c0 << 8) | c1);
 	return 0;
 }
+#endif
 
 int
 tlsctx_read_ciphers(WOLFSSL_CTX *ctx, uint16_t *codes, size_t max)
@@ -372,127 +373,6 @@ tlsctx_check_key_mode(const char *path, const char *opt, const char *file,
 		    (unsigned)(st.st_mode & 07777));
 }
 
-#ifdef TLSCTX_CAN_INSPECT
-/* Never prompt for a pass phrase: encrypted keys are refused. */
-static int
-tlsctx_no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
-/* The leaf's key type and validity dates against what the option
- * promises.  The leaf is the first certificate of the chain file. */
-static bool
-tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
-    struct diag *d)
-{
-	WOLFSSL_X509 *x;
-	char date[64];
-	bool ok = true;
-	int type;
-
-	x = wolfSSL_X509_load_certificate_file(path, WOLFSSL_FILETYPE_PEM);
-	if (x == NULL) {
-		diag_error(d, w->file, w->cert_line, "%s: no PEM certificate "
-		    "in %s", w->cert_opt, path);
-		return false;
-	}
-	type = wolfSSL_X509_get_pubkey_type(x);
-	if (want != 0 && type != want) {
-		if (type == ECDSAk)
-			diag_error(d, w->file, w->cert_line, "%s: %s holds an "
-			    "ECDSA certificate; put it in cert_ecdsa",
-			    w->cert_opt, path);
-		else if (type == RSAk)
-			diag_error(d, w->file, w->cert_line, "%s: %s holds an "
-			    "RSA certificate; put it in cert", w->cert_opt,
-			    path);
-		else
-			diag_error(d, w->file, w->cert_line, "%s: %s holds a "
-			    "certificate with a key type tlsgw cannot serve",
-			    w->cert_opt, path);
-		ok = false;
-	}
-	if (wolfSSL_X509_cmp_current_time(wolfSSL_X509_get_notAfter(x)) < 0) {
-		date[0] = '\0';
-		wolfSSL_ASN1_TIME_to_string(wolfSSL_X509_get_notAfter(x), date,
-		    sizeof date);
-		diag_error(d, w->file, w->cert_line, "%s: certificate %s "
-		    "expired on %s", w->cert_opt, path, date);
-		ok = false;
-	} else if (wolfSSL_X509_cmp_current_time(
-	    wolfSSL_X509_get_notBefore(x)) > 0) {
-		date[0] = '\0';
-		wolfSSL_ASN1_TIME_to_string(wolfSSL_X509_get_notBefore(x), date,
-		    sizeof date);
-		diag_error(d, w->file, w->cert_line, "%s: certificate %s is "
-		    "not valid before %s", w->cert_opt, path, date);
-		ok = false;
-	}
-	wolfSSL_X509_free(x);
-	return ok;
-}
-
-/* Sign with the key and verify with the certificate: the handshake's
- * CertificateVerify in miniature, and the only check that catches a
- * wrong ECDSA key on wolfSSL 5.5.4. */
-static bool
-tlsctx_sign_verify(WOLFSSL_EVP_PKEY *priv, WOLFSSL_EVP_PKEY *pub)
-{
-	static const unsigned char msg[] = "tlsgw key check";
-	unsigned char sig[1024];
-	size_t siglen = sizeof sig;
-	WOLFSSL_EVP_MD_CTX *md;
-	bool ok = false;
-
-	if ((md = wolfSSL_EVP_MD_CTX_new()) == NULL)
-		return false;
-	if (wolfSSL_EVP_DigestSignInit(md, NULL, wolfSSL_EVP_sha256(), NULL,
-	    priv) != 1 ||
-	    wolfSSL_EVP_DigestSignUpdate(md, msg, sizeof msg) != 1 ||
-	    wolfSSL_EVP_DigestSignFinal(md, sig, &siglen) != 1)
-		goto out;
-	wolfSSL_EVP_MD_CTX_free(md);
-	if ((md = wolfSSL_EVP_MD_CTX_new()) == NULL)
-		return false;
-	if (wolfSSL_EVP_DigestVerifyInit(md, NULL, wolfSSL_EVP_sha256(), NULL,
-	    pub) != 1 ||
-	    wolfSSL_EVP_DigestVerifyUpdate(md, msg, sizeof msg) != 1)
-		goto out;
-	ok = wolfSSL_EVP_DigestVerifyFinal(md, sig, siglen) == 1;
-out:
-	wolfSSL_EVP_MD_CTX_free(md);
-	return ok;
-}
-
-/* True when the key file's key signs what the certificate verifies. */
-static bool
-tlsctx_key_matches(const char *cert, const char *key)
-{
-	WOLFSSL_EVP_PKEY *priv = NULL, *pub = NULL;
-	WOLFSSL_X509 *x;
-	bool ok = false;
-	FILE *f;
-
-	x = wolfSSL_X509_load_certificate_file(cert, WOLFSSL_FILETYPE_PEM);
-	if (x == NULL || (f = fopen(key, "r")) == NULL)
-		goto out;
-	priv = wolfSSL_PEM_read_PrivateKey(f, NULL, tlsctx_no_password, NULL);
-	fclose(f);
-	pub = wolfSSL_X509_get_pubkey(x);
-	if (priv != NULL && pub != NULL)
-		ok = tlsctx_sign_verify(priv, pub);
-out:
-	wolfSSL_EVP_PKEY_free(priv);
-	wolfSSL_EVP_PKEY_free(pub);
-	wolfSSL_X509_free(x);
-	return ok;
-}
-#endif /* TLSCTX_CAN_INSPECT */
 
 /* --- which algorithm signed each certificate of a chain file ----------
  *
@@ -535,31 +415,6 @@ static const struct {
 	{ "\x2b\x65\x71", 3, "ED448" },
 };
 
-/* Read one DER header with the expected tag at *p; on success *p is at
- * the contents and *len their length, which fits before end. */
-static bool
-tlsctx_der_header(const uint8_t **p, const uint8_t *end, uint8_t tag,
-    size_t *len)
-{
-	size_t n, k;
-
-	if (end - *p < 2 || **p != tag)
-		return false;
-	(*p)++;
-	n = *(*p)++;
-	if (n & 0x80) {
-		k = n & 0x7f;
-		if (k == 0 || k > 4 || (size_t)(end - *p) < k)
-			return false;
-		for (n = 0; k > 0; k--)
-			n = (n << 8) | *(*p)++;
-	}
-	if ((size_t)(end - *p) < n)
-		return false;
-	*len = n;
-	return true;
-}
-
 /* An OID we do not know, in dotted form. */
 static void
 tlsctx_oid_dotted(const uint8_t *oid, size_t len, char *name, size_t namelen)
@@ -589,59 +444,75 @@ tlsctx_oid_dotted(const uint8_t *oid, size_t len, char *name, size_t namelen)
 bool
 tlsctx_sigalg_der(const uint8_t *der, size_t len, char *name, size_t namelen)
 {
-	const uint8_t *p = der, *end = der + len, *cert_end;
-	size_t n, i;
+	const uint8_t *p = der, *end = der + len;
+	struct der_tlv cert, tbs, alg, oid;
+	size_t i;
 
 	if (namelen == 0)
 		return false;
 	name[0] = '\0';
-	if (!tlsctx_der_header(&p, end, 0x30, &n))          /* Certificate */
+	if (der_expect(&p, end, 0x30, &cert) < 0)
 		return false;
-	cert_end = p + n;
-	if (!tlsctx_der_header(&p, cert_end, 0x30, &n))     /* tbsCertificate */
+	p = cert.val;
+	end = cert.val + cert.len;
+	if (der_expect(&p, end, 0x30, &tbs) < 0 ||
+	    der_expect(&p, end, 0x30, &alg) < 0)
 		return false;
-	p += n;
-	if (!tlsctx_der_header(&p, cert_end, 0x30, &n))     /* signatureAlg. */
-		return false;
-	if (!tlsctx_der_header(&p, p + n, 0x06, &n) || n == 0)
+	p = alg.val;
+	if (der_expect(&p, alg.val + alg.len, 0x06, &oid) < 0 || oid.len == 0)
 		return false;
 	for (i = 0; i < sizeof tlsctx_sigalgs / sizeof tlsctx_sigalgs[0]; i++) {
-		if (tlsctx_sigalgs[i].len == n &&
-		    memcmp(tlsctx_sigalgs[i].oid, p, n) == 0) {
+		if (tlsctx_sigalgs[i].len == oid.len &&
+		    memcmp(tlsctx_sigalgs[i].oid, oid.val, oid.len) == 0) {
 			snprintf(name, namelen, "%s", tlsctx_sigalgs[i].name);
 			return true;
 		}
 	}
-	tlsctx_oid_dotted(p, n, name, namelen);
+	tlsctx_oid_dotted(oid.val, oid.len, name, namelen);
 	return true;
 }
 
 /* Decode the base64 between start and end (blanks and line ends
- * dropped) and name its signature algorithm into name ("" when it is
- * not a certificate). */
-static void
-tlsctx_pem_sigalg(const char *start, const char *end, char *name,
-    size_t namelen)
+ * dropped); the DER in a new buffer, or NULL. */
+static uint8_t *
+tlsctx_pem_decode(const char *start, const char *end, size_t *len)
 {
 	char *b64;
-	uint8_t *der;
+	uint8_t *der = NULL;
 	word32 derlen;
 	size_t n = 0;
 	const char *s;
 
-	name[0] = '\0';
 	if ((b64 = malloc((size_t)(end - start) + 1)) == NULL)
-		return;
+		return NULL;
 	for (s = start; s < end; s++) {
 		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
 			b64[n++] = *s;
 	}
 	derlen = (word32)(n / 4 * 3 + 3);
 	if ((der = malloc(derlen)) != NULL &&
-	    Base64_Decode((const byte *)b64, (word32)n, der, &derlen) == 0)
-		(void)tlsctx_sigalg_der(der, derlen, name, namelen);
-	free(der);
+	    Base64_Decode((const byte *)b64, (word32)n, der, &derlen) != 0) {
+		free(der);
+		der = NULL;
+	}
 	free(b64);
+	*len = derlen;
+	return der;
+}
+
+/* Name the signature algorithm of the certificate between start and
+ * end into name ("" when it is not a certificate). */
+static void
+tlsctx_pem_sigalg(const char *start, const char *end, char *name,
+    size_t namelen)
+{
+	uint8_t *der;
+	size_t len;
+
+	name[0] = '\0';
+	if ((der = tlsctx_pem_decode(start, end, &len)) != NULL)
+		(void)tlsctx_sigalg_der(der, len, name, namelen);
+	free(der);
 }
 
 /* The whole file, NUL-terminated; NULL when unreadable or too large. */
@@ -710,6 +581,104 @@ tlsctx_check_chain_sigs(const char *cert, const struct tlsctx_where *w,
 	}
 }
 
+/* The first certificate of a PEM file, as DER in a new buffer. */
+static uint8_t *
+tlsctx_leaf_der(const char *path, size_t *len)
+{
+	const char *begin, *end;
+	uint8_t *der = NULL;
+	char *text;
+
+	if ((text = tlsctx_slurp(path)) == NULL)
+		return NULL;
+	begin = strstr(text, TLSCTX_PEM_BEGIN);
+	if (begin != NULL) {
+		begin += strlen(TLSCTX_PEM_BEGIN);
+		if ((end = strstr(begin, TLSCTX_PEM_END)) != NULL)
+			der = tlsctx_pem_decode(begin, end, len);
+	}
+	free(text);
+	return der;
+}
+
+/* A date as OpenSSL prints it, which is what people search for. */
+static void
+tlsctx_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%b %e %H:%M:%S %Y GMT", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* The leaf's key type and validity dates against what the option
+ * promises.  The leaf is the first certificate of the chain file. */
+static bool
+tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
+    struct diag *d)
+{
+	struct der_cert c;
+	time_t now = time(NULL);
+	char date[64];
+	bool ok = true;
+	uint8_t *der;
+	size_t len;
+
+	if ((der = tlsctx_leaf_der(path, &len)) == NULL) {
+		diag_error(d, w->file, w->cert_line, "%s: no PEM certificate "
+		    "in %s", w->cert_opt, path);
+		return false;
+	}
+	if (der_parse_cert(der, len, &c) < 0) {
+		diag_error(d, w->file, w->cert_line, "%s: %s holds a "
+		    "certificate with a key type tlsgw cannot serve (RSA or "
+		    "ECDSA only)", w->cert_opt, path);
+		free(der);
+		return false;
+	}
+	if (want == RSAk && !c.rsa) {
+		diag_error(d, w->file, w->cert_line, "%s: %s holds an ECDSA "
+		    "certificate; put it in cert_ecdsa", w->cert_opt, path);
+		ok = false;
+	} else if (want == ECDSAk && c.rsa) {
+		diag_error(d, w->file, w->cert_line, "%s: %s holds an RSA "
+		    "certificate; put it in cert", w->cert_opt, path);
+		ok = false;
+	}
+	if (now > c.not_after) {
+		tlsctx_date(c.not_after, date, sizeof date);
+		diag_error(d, w->file, w->cert_line, "%s: certificate %s "
+		    "expired on %s", w->cert_opt, path, date);
+		ok = false;
+	} else if (now < c.not_before) {
+		tlsctx_date(c.not_before, date, sizeof date);
+		diag_error(d, w->file, w->cert_line, "%s: certificate %s is "
+		    "not valid before %s", w->cert_opt, path, date);
+		ok = false;
+	}
+	free(der);
+	return ok;
+}
+
+/* True when the key file holds the private half of the leaf's key: the
+ * only check that catches a wrong ECDSA key on wolfSSL 5.5.4. */
+static bool
+tlsctx_key_matches(const char *cert, const char *key)
+{
+	struct der_cert c;
+	uint8_t *der;
+	size_t len;
+	bool ok;
+
+	if ((der = tlsctx_leaf_der(cert, &len)) == NULL)
+		return false;
+	ok = der_parse_cert(der, len, &c) == 0 &&
+	    keys_file_matches_cert(key, &c) == 1;
+	free(der);
+	return ok;
+}
+
 /*
  * Load a chain and its key into ctx and prove they belong together.
  * want is RSAk, ECDSAk, or 0 for "either" (upstream client certificate).
@@ -724,10 +693,8 @@ tlsctx_load_pair(WOLFSSL_CTX *ctx, const char *cert, const char *key,
 	key_ok = tlsctx_readable(key, w->key_opt, w->file, w->key_line, d);
 	if (key_ok)
 		tlsctx_check_key_mode(key, w->key_opt, w->file, w->key_line, d);
-#ifdef TLSCTX_CAN_INSPECT
 	if (cert_ok)
 		cert_ok = tlsctx_inspect_cert(cert, want, w, d);
-#endif
 	if (cert_ok && want == RSAk)
 		tlsctx_check_chain_sigs(cert, w, d);
 	if (cert_ok && wolfSSL_CTX_use_certificate_chain_file(ctx, cert) !=
@@ -744,11 +711,8 @@ tlsctx_load_pair(WOLFSSL_CTX *ctx, const char *cert, const char *key,
 	}
 	if (!cert_ok || !key_ok)
 		return false;
-	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS
-#ifdef TLSCTX_CAN_INSPECT
-	    || !tlsctx_key_matches(cert, key)
-#endif
-	    ) {
+	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS ||
+	    !tlsctx_key_matches(cert, key)) {
 		diag_error(d, w->file, w->key_line, "%s does not match "
 		    "certificate %s", w->key_opt, cert);
 		return false;
@@ -894,6 +858,13 @@ tlsctx_device_new(const struct device_conf *dev, bool ecdsa,
 		goto fail;
 	}
 	if (dev->client_ca != NULL) {
+#if !defined(WOLFSSL_ALWAYS_VERIFY_CB) && !defined(KEEP_PEER_CERT)
+		/* identity.c could not see the device's certificate. */
+		diag_error(d, w->file, w->ca_line, "client_ca: this wolfSSL "
+		    "build cannot hand over the device's certificate (it "
+		    "needs WOLFSSL_ALWAYS_VERIFY_CB or KEEP_PEER_CERT)");
+		goto fail;
+#endif
 		if (!tlsctx_load_ca_file(ctx, dev->client_ca, "client_ca", w,
 		    d))
 			goto fail;

@@ -25,7 +25,10 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
 
+#include "der.h"
+#include "keys.h"
 #include "optdoc.h"
 #include "policy.h"
 #include "suites.h"
@@ -1531,6 +1534,121 @@ START_TEST(test_chain_sigalgs)
 }
 END_TEST
 
+/* The first certificate of a PEM file as DER (the test PKI's), via
+ * wolfCrypt's converter: der.c must read what OpenSSL wrote. */
+static size_t
+leaf_der(const char *file, unsigned char *der, size_t max)
+{
+	unsigned char pem[16384];
+	char path[600];
+	size_t n;
+	int len;
+	FILE *f;
+
+	xsnprintf(path, sizeof path, "%s/pki/%s", tmpdir, file);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	n = fread(pem, 1, sizeof pem, f);
+	fclose(f);
+	len = wc_CertPemToDer(pem, (int)n, der, (int)max, CERT_TYPE);
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* Certificates read by hand (policy/der.c): key type, dates, CN, SAN. */
+START_TEST(test_der_cert)
+{
+	unsigned char der[8192];
+	char name[256];
+	struct der_cert c;
+	size_t len, pos = 0;
+
+	len = leaf_der("rsa.crt", der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	ck_assert(c.rsa);
+	ck_assert(der_cert_cn(&c, name, sizeof name));
+	ck_assert_str_eq(name, "gw.test");
+	ck_assert(der_cert_next_dns(&c, &pos, name, sizeof name));
+	ck_assert_str_eq(name, "gw.test");
+	ck_assert(der_cert_next_dns(&c, &pos, name, sizeof name));
+	ck_assert_str_eq(name, "localhost");
+	/* The IP entry is not a DNS name: the end. */
+	ck_assert(!der_cert_next_dns(&c, &pos, name, sizeof name));
+	/* A buffer too small for the name: skipped, not cut. */
+	pos = 0;
+	ck_assert(der_cert_next_dns(&c, &pos, name, 9));
+	ck_assert_str_eq(name, "gw.test");
+	ck_assert(!der_cert_next_dns(&c, &pos, name, 9));
+	ck_assert(!der_cert_cn(&c, name, 7));
+
+	len = leaf_der("ec.crt", der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	ck_assert(!c.rsa);
+	ck_assert_uint_eq(c.ec_point.len, 65);
+	ck_assert_uint_eq(c.ec_point.val[0], 0x04);
+
+	len = leaf_der("expired.crt", der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	ck_assert_int_eq((long long)c.not_before, 1577836800LL);
+	ck_assert_int_eq((long long)c.not_after, 1577923200LL);
+
+	len = leaf_der("ca.crt", der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	ck_assert(der_cert_cn(&c, name, sizeof name));
+	ck_assert_str_eq(name, "tlsgw test CA");
+	pos = 0;
+	ck_assert(!der_cert_next_dns(&c, &pos, name, sizeof name));
+}
+END_TEST
+
+/* Every prefix of a real certificate is refused, none read past it. */
+START_TEST(test_der_truncated)
+{
+	unsigned char der[8192], *copy;
+	struct der_cert c;
+	size_t len, n;
+
+	len = leaf_der("rsa.crt", der, sizeof der);
+	for (n = 0; n < len; n++) {
+		copy = malloc(n > 0 ? n : 1);
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, der, n);
+		ck_assert_int_eq(der_parse_cert(copy, n, &c), -1);
+		free(copy);
+	}
+}
+END_TEST
+
+/* Keys against certificates (policy/keys.c), PKCS#8 as openssl writes
+ * them: the right key matches, another of the same type does not. */
+static const struct {
+	const char *cert, *key;
+	int want;
+} key_pairs[] = {
+	{ "rsa.crt", "rsa.key", 1 },
+	{ "ec.crt", "ec.key", 1 },
+	{ "rsa.crt", "other-rsa.key", 0 },
+	{ "ec.crt", "other-ec.key", 0 },
+	{ "rsa.crt", "ec.key", 0 },
+	{ "ec.crt", "rsa.key", 0 },
+	{ "rsa.crt", "rsa.crt", -1 },
+	{ "rsa.crt", "no-such.key", -1 },
+};
+
+START_TEST(test_key_matches)
+{
+	unsigned char der[8192];
+	struct der_cert c;
+	char path[600];
+	size_t len;
+
+	len = leaf_der(key_pairs[_i].cert, der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	xsnprintf(path, sizeof path, "%s/pki/%s", tmpdir, key_pairs[_i].key);
+	ck_assert_int_eq(keys_file_matches_cert(path, &c), key_pairs[_i].want);
+}
+END_TEST
+
 /* Hand-made DER: the walk finds the algorithm or says no, never reads
  * past the end. */
 static const struct {
@@ -1543,8 +1661,9 @@ static const struct {
 	  13, "OID 1.3.6.1.4.1" },
 	{ "multi-byte arc", "\x30\x0b\x30\x00\x30\x07\x06\x05\x2a\x86\x48\x01"
 	  "\x02", 13, "OID 1.2.840.1.2" },
-	{ "long-form lengths", "\x30\x81\x0d\x30\x81\x00\x30\x81\x07\x06\x05"
-	  "\x2b\x06\x01\x04\x01", 16, "OID 1.3.6.1.4.1" },
+	{ "long-form lengths under 128 (BER, not DER)",
+	  "\x30\x81\x0d\x30\x81\x00\x30\x81\x07\x06\x05"
+	  "\x2b\x06\x01\x04\x01", 16, NULL },
 	{ "sha1WithRSA with NULL params", "\x30\x11\x30\x00\x30\x0d\x06\x09"
 	  "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05\x05\x00", 19,
 	  "sha1WithRSAEncryption" },
@@ -1789,6 +1908,13 @@ policy_suite(void)
 	tcase_add_test(tc, test_warn_key_mode);
 	tcase_add_loop_test(tc, test_static_rsa, 0, NELEM(static_rsa_cases));
 	tcase_add_loop_test(tc, test_warnings, 0, NELEM(warn_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("der");
+	tcase_add_test(tc, test_der_cert);
+	tcase_add_test(tc, test_der_truncated);
+	tcase_add_loop_test(tc, test_key_matches, 0,
+	    sizeof key_pairs / sizeof key_pairs[0]);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("chain signatures");
