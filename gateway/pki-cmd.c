@@ -130,7 +130,7 @@ pki_index_add_cert(struct pki_index *ix, enum pki_kind kind, const char *name,
 	pki_serial_hex(sn, snlen, e.serial, sizeof e.serial);
 	e.kind = kind;
 	snprintf(e.name, sizeof e.name, "%s", name);
-	e.not_after = c.not_after;
+	e.not_after = (time_t)c.not_after;      /* the index keeps time_t */
 	if (out != NULL)
 		*out = e;
 	return pki_index_add(ix, &e);

@@ -2,6 +2,7 @@
  * der.c: reading certificates by hand (see der.h for why).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "der.h"
@@ -87,15 +88,49 @@ two_digits(const unsigned char *s)
 	return (s[0] - '0') * 10 + (s[1] - '0');
 }
 
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
+ * in 64 bits: time_t is 32 bits on Debian's armhf and on many routers,
+ * and certificates run past 2038. */
+static int64_t
+der_days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse: the date of a day count. */
+static void
+der_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 /* UTCTime or GeneralizedTime, "...Z" with seconds, as X.509 uses. */
 static int
-der_time(const struct der_tlv *t, time_t *out)
+der_time(const struct der_tlv *t, int64_t *out)
 {
+	static const int days_in[] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
 	const unsigned char *s = t->val;
-	struct tm tm;
 	int year, i, v[5];
 
-	memset(&tm, 0, sizeof tm);
 	if (t->tag == TAG_UTCTIME && t->len == 13) {
 		if ((year = two_digits(s)) < 0)
 			return -1;
@@ -112,16 +147,28 @@ der_time(const struct der_tlv *t, time_t *out)
 	for (i = 0; i < 5; i++)
 		if ((v[i] = two_digits(s + 2 * i)) < 0)
 			return -1;
-	if (s[10] != 'Z')
+	if (s[10] != 'Z' || v[0] < 1 || v[0] > 12 || v[1] < 1 ||
+	    v[1] > days_in[v[0] - 1] || v[2] > 23 || v[3] > 59 || v[4] > 60)
 		return -1;
-	tm.tm_year = year - 1900;
-	tm.tm_mon = v[0] - 1;
-	tm.tm_mday = v[1];
-	tm.tm_hour = v[2];
-	tm.tm_min = v[3];
-	tm.tm_sec = v[4];
-	*out = timegm(&tm);
+	*out = der_days_from_civil(year, v[0], v[1]) * 86400 +
+	    v[2] * 3600 + v[3] * 60 + v[4];
 	return 0;
+}
+
+void
+der_format_time(int64_t t, char *buf, size_t len)
+{
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	int64_t days = (t >= 0 ? t : t - 86399) / 86400;
+	int64_t secs = t - days * 86400;
+	int y, m, d;
+
+	der_civil_from_days(days, &y, &m, &d);
+	snprintf(buf, len, "%s %2d %02d:%02d:%02d %d GMT", months[m - 1], d,
+	    (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), y);
 }
 
 /* SubjectPublicKeyInfo: RSA (n, e) or an EC point. */
@@ -264,10 +311,12 @@ static bool
 der_cert_san(const struct der_cert *c, struct der_tlv *names)
 {
 	const unsigned char *p = c->extensions.val;
-	const unsigned char *end = p + c->extensions.len;
-	const unsigned char *q, *qend;
+	const unsigned char *end, *q, *qend;
 	struct der_tlv ext, oid, t;
 
+	if (p == NULL)          /* no extensions (an X.509 v1 certificate) */
+		return false;
+	end = p + c->extensions.len;
 	while (p < end) {
 		if (der_expect(&p, end, TAG_SEQUENCE, &ext) < 0)
 			return false;

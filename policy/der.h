@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
 
 /* A parsed TLV: tag, value (pointing into the input) and whole span. */
 struct der_tlv {
@@ -39,7 +39,7 @@ struct der_cert {
 	struct der_tlv subject;
 	struct der_tlv spki;
 	struct der_tlv extensions;      /* len 0 when there are none */
-	time_t not_before, not_after;
+	int64_t not_before, not_after;  /* seconds since 1970, UTC */
 	bool rsa;                       /* else EC */
 	struct der_tlv rsa_n, rsa_e;    /* INTEGER values, leading 0 kept */
 	struct der_tlv ec_point;        /* uncompressed point */
@@ -57,6 +57,10 @@ bool der_cert_cn(const struct der_cert *c, char *buf, size_t len);
  * Names that do not fit in buf are skipped. */
 bool der_cert_next_dns(const struct der_cert *c, size_t *pos, char *buf,
     size_t len);
+
+/* A time as OpenSSL prints one ("Jan  2 00:00:00 2020 GMT"), whatever
+ * the size of time_t. */
+void der_format_time(int64_t t, char *buf, size_t len);
 
 /* Strip the leading zero bytes of an INTEGER value. */
 void der_unsigned(const unsigned char **p, size_t *len);

@@ -601,17 +601,6 @@ tlsctx_leaf_der(const char *path, size_t *len)
 	return der;
 }
 
-/* A date as OpenSSL prints it, which is what people search for. */
-static void
-tlsctx_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%b %e %H:%M:%S %Y GMT", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)t);
-}
-
 /* The leaf's key type and validity dates against what the option
  * promises.  The leaf is the first certificate of the chain file. */
 static bool
@@ -619,7 +608,7 @@ tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
     struct diag *d)
 {
 	struct der_cert c;
-	time_t now = time(NULL);
+	int64_t now = (int64_t)time(NULL);
 	char date[64];
 	bool ok = true;
 	uint8_t *der;
@@ -647,12 +636,12 @@ tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
 		ok = false;
 	}
 	if (now > c.not_after) {
-		tlsctx_date(c.not_after, date, sizeof date);
+		der_format_time(c.not_after, date, sizeof date);
 		diag_error(d, w->file, w->cert_line, "%s: certificate %s "
 		    "expired on %s", w->cert_opt, path, date);
 		ok = false;
 	} else if (now < c.not_before) {
-		tlsctx_date(c.not_before, date, sizeof date);
+		der_format_time(c.not_before, date, sizeof date);
 		diag_error(d, w->file, w->cert_line, "%s: certificate %s is "
 		    "not valid before %s", w->cert_opt, path, date);
 		ok = false;

@@ -54,6 +54,7 @@ target_opts() {
 	# The largest hello (CH_MAX_MESSAGE) split over a few records.
 	clienthello) echo "-max_len=20000" ;;
 	config) echo "-max_len=4096" ;;
+	der) echo "-max_len=4096" ;;
 	*) echo "" ;;
 	esac
 }

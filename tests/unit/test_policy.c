@@ -1592,6 +1592,15 @@ START_TEST(test_der_cert)
 	ck_assert_int_eq((long long)c.not_before, 1577836800LL);
 	ck_assert_int_eq((long long)c.not_after, 1577923200LL);
 
+	/* Past 2038 whatever the size of time_t (32 bits on armhf). */
+	len = leaf_der("future.crt", der, sizeof der);
+	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
+	ck_assert_int_eq((long long)c.not_before, 2208988800LL);
+	der_format_time(c.not_before, name, sizeof name);
+	ck_assert_str_eq(name, "Jan  1 00:00:00 2040 GMT");
+	der_format_time(951827696LL, name, sizeof name);
+	ck_assert_str_eq(name, "Feb 29 12:34:56 2000 GMT");
+
 	len = leaf_der("ca.crt", der, sizeof der);
 	ck_assert_int_eq(der_parse_cert(der, len, &c), 0);
 	ck_assert(der_cert_cn(&c, name, sizeof name));
