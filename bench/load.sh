@@ -325,6 +325,9 @@ max_connections = $MAX_CONN
 max_connections_per_source = 0
 handshakes_per_source = $HPS
 idle_timeout = 0
+; One process, whose memory this test reads (every device is 127.0.0.1,
+; so with more workers one of them would hold them all anyway).
+workers = 1
 EOF
 cat >"$WORK/gw/policies/load.ini" <<EOF
 [listen]

@@ -34,13 +34,7 @@
 #include "policy.h"
 #include "suites.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz_check.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

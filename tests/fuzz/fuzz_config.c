@@ -67,13 +67,7 @@
 
 #include "policy.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz_check.h"
 
 #define FUZZ_MAX_POLICIES 6
 #define FUZZ_SEP "\n===\n"

@@ -24,13 +24,7 @@
 
 #include "der.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz_check.h"
 
 static void
 check_inside(const struct der_tlv *t, const uint8_t *p, size_t n)

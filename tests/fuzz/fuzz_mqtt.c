@@ -23,13 +23,7 @@
 
 #include "mqtt.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz_check.h"
 
 #define LIMIT (1u << 20)
 
