@@ -1,7 +1,8 @@
 #!/bin/sh
 # Each libFuzzer target (ClientHello parser, MQTT CONNECT parser,
-# configuration loader) for a bounded time from its seed corpus, built
-# from the distribution tarball with clang against Debian's libwolfssl.
+# configuration loader, certificate reader) for a bounded time from its
+# seed corpus, built from the distribution tarball with clang against
+# Debian's libwolfssl.
 # Fails on any crash, leak or sanitizer report.
 set -eu
 cd "$(dirname "$0")/.."
