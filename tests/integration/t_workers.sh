@@ -20,6 +20,8 @@
 #   W7  the master killed: its workers follow it.
 #   W8  without -f: the start command returns 0 once the workers serve,
 #       and 1 when they cannot (port taken).
+#   W9  started as root with user = nobody: master and workers all run
+#       as nobody, and devices are served.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
@@ -231,5 +233,24 @@ run_cmd "$TLSGW" -c "$WORK/gw2/tlsgw.ini"
 kill -TERM "$BG"
 wait_exit "$BG" 10 || fail "the background master did not stop"
 pass "started in the background with status 0; a taken port gives 1"
+
+# ---------------------------------------------------------------------
+say "=== W9. user = nobody: master and workers drop root"
+if [ "$(id -u)" -eq 0 ]; then
+	write_gateway_conf "$WORK/gw" workers=2 user=nobody
+	start_workers gateway-w9
+	uid=$(id -u nobody)
+	for p in "$MASTER" "${WORKERS[@]}"; do
+		st=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$p/status")
+		[ "$st" = "$uid $uid $uid $uid" ] ||
+			fail "pid $p runs with Uid: $st, expected nobody ($uid) everywhere"
+	done
+	pass "master and both workers run as nobody (uid $uid)"
+	device_client bear_client tasmota-esp8266 "$GW_PORT" workers/nobody
+	[ "$LAST_RC" -eq 0 ] || fail "bear_client as nobody: exit $LAST_RC"
+	pass "devices are served after the drop (keys loaded before it)"
+else
+	say "not root: the drop to nobody is covered where the suite runs as root"
+fi
 
 pass "t_workers: $(($(date +%s) - T0)) s"
