@@ -513,7 +513,8 @@ for d in $(seq 1 "$NPUB"); do
 			sleep 0.04
 		done
 	) | mosquitto_pub -h 127.0.0.1 -p "$GW_MAIN" --cafile "$PKI/ca.crt" \
-		-i "faults-u6-pub$d" -t "faults/u6/d$d" -q 1 -l -d >"$WORK/u6-pub$d.out" 2>&1 &
+		-i "faults-u6-pub$d" -t "faults/u6/d$d" -q 1 -l -d >"$WORK/u6-pub$d.out" \
+		2>"$WORK/u6-pub$d.err.out" &
 	pubs+=("$!")
 	track_pid "$!" "mosquitto_pub u6 d$d"
 done
@@ -541,7 +542,9 @@ for p in "${pubs[@]}"; do
 done
 sleep 1
 stop_pid "$SUB2_PID"
-# Acknowledged messages: mosquitto_pub -l gives the n-th line message id
+# Acknowledged messages (-d prints to stdout; errors such as "The client
+# is not currently connected" go to the .err.out file, where they cannot
+# land inside a debug line): mosquitto_pub -l gives the n-th line message id
 # n when it reads it (a message sent again after a reconnect, or queued
 # while disconnected, keeps its id and goes out with d1).  Checked: the
 # ids first appear in the order 1, 2, 3, ..., each with the length of
