@@ -121,7 +121,6 @@ conn_new(struct gateway *gw, struct listener *l, int fd,
 	}
 	c->gw = gw;
 	c->source = src;
-	c->counted = true;
 	conn_nodelay(fd);
 	c->cfg = config_ref(gw->cfg);
 	c->listener = listener_ref(l);
@@ -338,9 +337,9 @@ conn_free(struct conn *c)
 	inspect_free(c);
 	listener_unref(c->listener);
 	limits_release(&gw->limits, c->source);
-	if (c->counted)
-		shared_put(gw->shared, shared_total(gw->shared));
-	config_put_slot(c->cfg, c);
+	/* Taken by listener.c when it admitted the connection. */
+	shared_put(gw->shared, shared_total(gw->shared));
+	config_put_slot(c);
 	config_unref(c->cfg);
 	gw->nconns--;
 	free(c);

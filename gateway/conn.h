@@ -42,7 +42,6 @@ struct config {
 	struct ticket_cache *tickets;    /* one per policy, same order */
 	unsigned *policy_conns;          /* live connections per policy */
 	struct shared_count **policy_shared; /* the same, all workers */
-	struct shared *shared;
 	unsigned refs;
 };
 
@@ -111,7 +110,6 @@ struct conn {
 	struct source *source;       /* admission record of the address */
 	unsigned *policy_slot;       /* counted in cfg->policy_conns */
 	struct shared_count *policy_count; /* or in this shared count */
-	bool counted;                /* in the gateway's shared total */
 	char peer[64];               /* "ip:port" of the device */
 	enum conn_state state;
 	const struct policy *policy;
@@ -146,7 +144,7 @@ struct ticket_cache *config_tickets(struct config *cfg,
  * nothing counted) when the policy is full. */
 bool config_take_slot(struct config *cfg, struct conn *c);
 /* Give back what config_take_slot counted for c. */
-void config_put_slot(struct config *cfg, struct conn *c);
+void config_put_slot(struct conn *c);
 /* Start serving conf (first start); -1 when a listener fails. */
 int gateway_start(struct gateway *gw, struct gateway_conf *conf);
 /* SIGHUP: load everything anew, swap on full success only. */

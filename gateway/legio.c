@@ -91,7 +91,6 @@ legio_connect(struct leg *leg, struct event_base *base,
     const struct sockaddr *sa, socklen_t len)
 {
 	evutil_socket_t fd;
-	int err;
 
 	fd = socket(sa->sa_family, SOCK_STREAM, 0);
 	if (fd < 0)
@@ -101,11 +100,8 @@ legio_connect(struct leg *leg, struct event_base *base,
 	    evutil_make_socket_closeonexec(fd) < 0 ||
 	    legio_events(leg, base) < 0)
 		return -1;
-	if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
-		err = errno;
-		errno = err;
+	if (connect(fd, sa, len) < 0 && errno != EINPROGRESS)
 		return -1;
-	}
 	/* Even a connect done at once is reported from the event. */
 	leg->connecting = true;
 	leg->writing = true;

@@ -41,7 +41,6 @@ config_new(struct gateway_conf *conf, struct shared *sh)
 		if (conf->policies[i]->max_connections > 0)
 			cfg->policy_shared[i] = shared_policy(sh,
 			    conf->policies[i]->name);
-	cfg->shared = sh;
 	cfg->conf = conf;
 	cfg->refs = 1;
 	return cfg;
@@ -98,7 +97,7 @@ config_take_slot(struct config *cfg, struct conn *c)
 	unsigned *n = &cfg->policy_conns[i];
 
 	if (count != NULL) {
-		if (!shared_take(cfg->shared, count, p->max_connections))
+		if (!shared_take(c->gw->shared, count, p->max_connections))
 			return false;
 		c->policy_count = count;
 		return true;
@@ -111,10 +110,10 @@ config_take_slot(struct config *cfg, struct conn *c)
 }
 
 void
-config_put_slot(struct config *cfg, struct conn *c)
+config_put_slot(struct conn *c)
 {
 	if (c->policy_count != NULL)
-		shared_put(cfg->shared, c->policy_count);
+		shared_put(c->gw->shared, c->policy_count);
 	if (c->policy_slot != NULL)
 		(*c->policy_slot)--;
 	c->policy_count = NULL;

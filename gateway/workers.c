@@ -143,12 +143,15 @@ workers_signal_all(struct master *m, int sig)
 			kill(m->pid[i], sig);
 }
 
-/* Wait for workers the hard way (start-up failed). */
+/* Stop every worker and wait for it, without an event loop (start-up
+ * failed, or the master's loop could not be made). */
 static void
-workers_reap_all(struct master *m)
+workers_stop_all(struct master *m)
 {
 	unsigned i;
 
+	workers_signal_all(m, SIGTERM);
+	serve_block_signals(false);
 	for (i = 0; i < m->n; i++)
 		if (m->pid[i] > 0)
 			while (waitpid(m->pid[i], NULL, 0) < 0 && errno == EINTR)
@@ -295,9 +298,7 @@ workers_supervise(struct master *m)
 	if (m->base == NULL) {
 		log_warnx("master: cannot create the event loop");
 		m->failed = true;
-		workers_signal_all(m, SIGTERM);
-		serve_block_signals(false);
-		workers_reap_all(m);
+		workers_stop_all(m);
 		return;
 	}
 	for (i = 0; i < 4; i++) {
@@ -335,6 +336,7 @@ workers_run(const char *path, struct gateway_conf *conf, bool foreground,
 	    (!foreground && (detach_fd = workers_detach()) < 0)) {
 		if (sh == NULL)
 			log_warn("cannot share counts between workers");
+		free(user);
 		shared_free(sh);
 		policy_free(conf);
 		return 1;
@@ -352,9 +354,7 @@ workers_run(const char *path, struct gateway_conf *conf, bool foreground,
 	if (ready < m.n || m.live < m.n || drop_privileges(user) < 0) {
 		log_warnx("master: %u of %u workers started; stopping", ready,
 		    m.n);
-		workers_signal_all(&m, SIGTERM);
-		serve_block_signals(false);
-		workers_reap_all(&m);
+		workers_stop_all(&m);
 		workers_report(detach_fd, false);
 		free(user);
 		shared_free(sh);

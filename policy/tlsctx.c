@@ -602,12 +602,13 @@ tlsctx_leaf_der(const char *path, size_t *len)
 }
 
 /* The leaf's key type and validity dates against what the option
- * promises.  The leaf is the first certificate of the chain file. */
-static bool
+ * promises.  The leaf is the first certificate of the chain file.  Its
+ * DER (the caller frees it; *c points into it) when it passes, else
+ * NULL after the message. */
+static uint8_t *
 tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
-    struct diag *d)
+    struct diag *d, struct der_cert *c)
 {
-	struct der_cert c;
 	int64_t now = (int64_t)time(NULL);
 	char date[64];
 	bool ok = true;
@@ -617,55 +618,40 @@ tlsctx_inspect_cert(const char *path, int want, const struct tlsctx_where *w,
 	if ((der = tlsctx_leaf_der(path, &len)) == NULL) {
 		diag_error(d, w->file, w->cert_line, "%s: no PEM certificate "
 		    "in %s", w->cert_opt, path);
-		return false;
+		return NULL;
 	}
-	if (der_parse_cert(der, len, &c) < 0) {
+	if (der_parse_cert(der, len, c) < 0) {
 		diag_error(d, w->file, w->cert_line, "%s: %s holds a "
 		    "certificate with a key type tlsgw cannot serve (RSA or "
 		    "ECDSA only)", w->cert_opt, path);
 		free(der);
-		return false;
+		return NULL;
 	}
-	if (want == RSAk && !c.rsa) {
+	if (want == RSAk && !c->rsa) {
 		diag_error(d, w->file, w->cert_line, "%s: %s holds an ECDSA "
 		    "certificate; put it in cert_ecdsa", w->cert_opt, path);
 		ok = false;
-	} else if (want == ECDSAk && c.rsa) {
+	} else if (want == ECDSAk && c->rsa) {
 		diag_error(d, w->file, w->cert_line, "%s: %s holds an RSA "
 		    "certificate; put it in cert", w->cert_opt, path);
 		ok = false;
 	}
-	if (now > c.not_after) {
-		der_format_time(c.not_after, date, sizeof date);
+	if (now > c->not_after) {
+		der_format_time(c->not_after, date, sizeof date);
 		diag_error(d, w->file, w->cert_line, "%s: certificate %s "
 		    "expired on %s", w->cert_opt, path, date);
 		ok = false;
-	} else if (now < c.not_before) {
-		der_format_time(c.not_before, date, sizeof date);
+	} else if (now < c->not_before) {
+		der_format_time(c->not_before, date, sizeof date);
 		diag_error(d, w->file, w->cert_line, "%s: certificate %s is "
 		    "not valid before %s", w->cert_opt, path, date);
 		ok = false;
 	}
-	free(der);
-	return ok;
-}
-
-/* True when the key file holds the private half of the leaf's key: the
- * only check that catches a wrong ECDSA key on wolfSSL 5.5.4. */
-static bool
-tlsctx_key_matches(const char *cert, const char *key)
-{
-	struct der_cert c;
-	uint8_t *der;
-	size_t len;
-	bool ok;
-
-	if ((der = tlsctx_leaf_der(cert, &len)) == NULL)
-		return false;
-	ok = der_parse_cert(der, len, &c) == 0 &&
-	    keys_file_matches_cert(key, &c) == 1;
-	free(der);
-	return ok;
+	if (!ok) {
+		free(der);
+		return NULL;
+	}
+	return der;
 }
 
 /*
@@ -676,14 +662,18 @@ static bool
 tlsctx_load_pair(WOLFSSL_CTX *ctx, const char *cert, const char *key,
     int want, const struct tlsctx_where *w, struct diag *d)
 {
-	bool cert_ok, key_ok;
+	struct der_cert leaf;
+	uint8_t *leaf_der = NULL;
+	bool cert_ok, key_ok, match;
 
 	cert_ok = tlsctx_readable(cert, w->cert_opt, w->file, w->cert_line, d);
 	key_ok = tlsctx_readable(key, w->key_opt, w->file, w->key_line, d);
 	if (key_ok)
 		tlsctx_check_key_mode(key, w->key_opt, w->file, w->key_line, d);
-	if (cert_ok)
-		cert_ok = tlsctx_inspect_cert(cert, want, w, d);
+	if (cert_ok) {
+		leaf_der = tlsctx_inspect_cert(cert, want, w, d, &leaf);
+		cert_ok = leaf_der != NULL;
+	}
 	if (cert_ok && want == RSAk)
 		tlsctx_check_chain_sigs(cert, w, d);
 	if (cert_ok && wolfSSL_CTX_use_certificate_chain_file(ctx, cert) !=
@@ -698,10 +688,16 @@ tlsctx_load_pair(WOLFSSL_CTX *ctx, const char *cert, const char *key,
 		    "key from %s (not PEM, or encrypted)", w->key_opt, key);
 		key_ok = false;
 	}
-	if (!cert_ok || !key_ok)
+	if (!cert_ok || !key_ok) {
+		free(leaf_der);
 		return false;
-	if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS ||
-	    !tlsctx_key_matches(cert, key)) {
+	}
+	/* wolfSSL's own check misses a wrong ECDSA key on 5.5.4: compare
+	 * the key with the leaf's public key too. */
+	match = wolfSSL_CTX_check_private_key(ctx) == WOLFSSL_SUCCESS &&
+	    keys_file_matches_cert(key, &leaf) == 1;
+	free(leaf_der);
+	if (!match) {
 		diag_error(d, w->file, w->key_line, "%s does not match "
 		    "certificate %s", w->key_opt, cert);
 		return false;

@@ -615,6 +615,15 @@ EOC
 # ---------------------------------------------------------------------
 # helpers shared by the relay, fault and limit tests
 
+# mqtt_connect FILE ID: an MQTT 3.1.1 CONNECT packet (clean session,
+# keepalive 60 s, client id ID of fewer than 100 characters) in FILE.
+mqtt_connect() {
+	local file=$1 id=$2 n=${#2}
+	# shellcheck disable=SC2059  # the format is built on purpose
+	printf "\\x10\\x$(printf %02x $((12 + n)))\\x00\\x04MQTT\\x04\\x02\\x00\\x3c\\x00\\x$(printf %02x "$n")%s" \
+		"$id" >"$file"
+}
+
 # close_line_of ADDR FROM [SECONDS]: wait for the close summary line of
 # the connection from ADDR, after line FROM of the gateway log (ports
 # are reused: an earlier connection may have had the same address); sets

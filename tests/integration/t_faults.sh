@@ -78,15 +78,6 @@ T0=$(date +%s)
 # ---------------------------------------------------------------------
 # helpers
 
-# mqtt_connect FILE ID: an MQTT 3.1.1 CONNECT packet (clean session,
-# keepalive 60 s, client id ID of fewer than 100 characters) in FILE.
-mqtt_connect() {
-	local file=$1 id=$2 n=${#2}
-	# shellcheck disable=SC2059  # the format is built on purpose
-	printf "\\x10\\x$(printf %02x $((12 + n)))\\x00\\x04MQTT\\x04\\x02\\x00\\x3c\\x00\\x$(printf %02x "$n")%s" \
-		"$id" >"$file"
-}
-
 # mqtt_publish FILE TOPIC SIZE: one QoS 0 PUBLISH of SIZE bytes of 'f'
 # to TOPIC in FILE.
 mqtt_publish() {

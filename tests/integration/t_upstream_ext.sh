@@ -124,15 +124,6 @@ assert_exit 0 "$TLSGW" -t -c "$WORK/gw/tlsgw.ini"
 start_gateway --listeners 7 "$WORK/gw/tlsgw.ini"
 
 # --- helpers ------------------------------------------------------------------
-# mqtt_connect FILE ID: an MQTT 3.1.1 CONNECT (clean session, keepalive
-# 60 s, client id ID of fewer than 100 characters) in FILE.
-mqtt_connect() {
-	local n=${#2}
-	# shellcheck disable=SC2059  # the format is built on purpose
-	printf "\\x10\\x$(printf %02x $((12 + n)))\\x00\\x04MQTT\\x04\\x02\\x00\\x3c\\x00\\x$(printf %02x "$n")%s" \
-		"$2" >"$1"
-}
-
 # s_client_send PORT FILE: openssl s_client connects to the gateway on
 # PORT (verifying it as gw.demo.lan), sends FILE and closes (close_notify)
 # at its end; 15 s at most.
